@@ -1,0 +1,89 @@
+"""Settings from the environment and a `.env` file, validated once at start.
+
+Every setting a person can change is here, with its environment variable name;
+`.env.example` lists the same names. A bad value becomes `SettingsError` with one
+line naming the variable and what it accepts: the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "duckdb:///data/commercy.duckdb"
+SUPPORTED_DATABASES = ("duckdb", "mssql+pyodbc")
+
+
+class SettingsError(Exception):
+    """A setting has a value Commercy cannot use; the message is one line for a person."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="COMMERCY_DATABASE_URL")
+    timezone: str = Field("Asia/Seoul", validation_alias="COMMERCY_TIMEZONE")
+    query_timeout_seconds: int = Field(
+        30, ge=1, le=600, validation_alias="COMMERCY_QUERY_TIMEOUT_SECONDS"
+    )
+    log_level: str = Field("INFO", validation_alias="COMMERCY_LOG_LEVEL")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL; use duckdb:///PATH or mssql+pyodbc://...") from None
+        if url.drivername not in SUPPORTED_DATABASES:
+            raise ValueError(
+                f"'{url.drivername}' is not supported; use duckdb:///PATH or mssql+pyodbc://..."
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone; use a name such as Asia/Seoul or UTC") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        levels = ("DEBUG", "INFO", "WARNING", "ERROR")
+        if value.upper() not in levels:
+            raise ValueError(f"must be one of {', '.join(levels)}")
+        return value.upper()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(env_file: Path | str | None = ".env") -> Settings:
+    """Read and validate the settings, turning the first problem into a `SettingsError`."""
+    try:
+        return Settings(_env_file=env_file)
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+    name = alias or field
+    given = error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    message = message[0].lower() + message[1:]
+    return f"{name}={given!r}: {message}" if given is not None else f"{name}: {message}"

@@ -1,0 +1,1 @@
+"""Adaptive Card builders (answer, chart, alert, daily summary, welcome, help)."""

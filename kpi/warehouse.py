@@ -1,0 +1,170 @@
+"""The warehouse: the `ga_data` tables behind a SQLAlchemy engine.
+
+Two implementations of one small protocol: DuckDB (the embedded default, bulk loads
+through Arrow) and any other SQLAlchemy URL, meant for Azure SQL or a Fabric warehouse
+SQL endpoint through `mssql+pyodbc` (batched `executemany`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import Engine, Table, create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.schema import CreateIndex, CreateSchema, CreateTable
+
+from kpi.schema import SCHEMA, TABLES, secondary_indexes, sessions
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseError(Exception):
+    """The warehouse cannot be reached or used; the message is safe to show a person."""
+
+
+class Warehouse:
+    """A warehouse reached through SQLAlchemy; subclasses make bulk loads fast."""
+
+    dialect_name = "generic"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- schema ---------------------------------------------------------------------
+    def create_schema(self) -> None:
+        """Create the `ga_data` schema, tables and indexes that do not exist yet."""
+        with self.engine.begin() as conn:
+            conn.execute(CreateSchema(SCHEMA, if_not_exists=True))
+            for table in TABLES:
+                conn.execute(CreateTable(table, if_not_exists=True))
+                for index in secondary_indexes(table, self.dialect_name):
+                    conn.execute(CreateIndex(index, if_not_exists=True))
+
+    def truncate(self) -> None:
+        """Delete every row of the six tables (the schema stays)."""
+        with self.engine.begin() as conn:
+            for table in TABLES:
+                conn.execute(table.delete())
+
+    # -- loading --------------------------------------------------------------------
+    def append(self, table: Table, rows: pa.Table) -> int:
+        """Insert `rows` (columns named as in `table`) and return how many went in."""
+        if rows.num_rows == 0:
+            return 0
+        records = rows.to_pylist()
+        with self.engine.begin() as conn:
+            conn.execute(table.insert(), records)
+        return rows.num_rows
+
+    def existing_session_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` are already in `Sessions` (the importer's idempotency check)."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 1000):
+                chunk = list(keys[start : start + 1000])
+                query = select(sessions.c.session_key).where(sessions.c.session_key.in_(chunk))
+                found.update(conn.execute(query).scalars())
+        return found
+
+    # -- reading --------------------------------------------------------------------
+    def row_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in TABLES
+            }
+
+    def is_empty(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(sessions.c.session_key).limit(1)).first() is None
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a read-only query and return rows as dicts (stats, tests)."""
+        with self.engine.connect() as conn:
+            result = conn.execute(text(sql), params or {})
+            return [dict(row._mapping) for row in result]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class DuckDBWarehouse(Warehouse):
+    """The embedded default: a DuckDB file, loaded through Arrow in one statement a table."""
+
+    dialect_name = "duckdb"
+
+    def append(self, table: Table, rows: pa.Table) -> int:
+        if rows.num_rows == 0:
+            return 0
+        columns = ", ".join(f'"{name}"' for name in rows.column_names)
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.register("_incoming", rows)
+            try:
+                raw.execute(
+                    f'INSERT INTO {SCHEMA}."{table.name}" ({columns}) '
+                    f"SELECT {columns} FROM _incoming"
+                )
+            finally:
+                raw.unregister("_incoming")
+            conn.commit()
+        return rows.num_rows
+
+    def existing_session_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        probe = pa.table({"session_key": pa.array(list(keys), pa.string())})
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.register("_probe", probe)
+            try:
+                found = raw.execute(
+                    f'SELECT p.session_key FROM _probe p JOIN {SCHEMA}."Sessions" s '
+                    "USING (session_key)"
+                ).fetchall()
+            finally:
+                raw.unregister("_probe")
+        return {key for (key,) in found}
+
+
+def open_warehouse(url: str, *, query_timeout_seconds: int = 30) -> Warehouse:
+    """Connect to the warehouse at `url` (duckdb:///PATH or mssql+pyodbc://...)."""
+    parsed = make_url(url)
+    if parsed.drivername == "duckdb":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = create_engine(url)
+            with engine.connect():
+                pass
+        except Exception as exc:  # duckdb raises its own IOException on a locked file
+            raise WarehouseError(f"cannot open the DuckDB warehouse {parsed.database}: {exc}")
+        return DuckDBWarehouse(engine)
+    if parsed.drivername.startswith("mssql"):
+        engine = create_engine(url, fast_executemany=True, pool_pre_ping=True)
+        _set_statement_timeout(engine, query_timeout_seconds)
+        return Warehouse(engine)
+    raise WarehouseError(f"unsupported warehouse URL scheme {parsed.drivername!r}")
+
+
+def _set_statement_timeout(engine: Engine, seconds: int) -> None:
+    """pyodbc has no URL option for a query time-out: set it on every new connection."""
+
+    @event.listens_for(engine, "connect")
+    def _timeout(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.timeout = seconds
+
+
+def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

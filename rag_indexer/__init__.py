@@ -1,0 +1,1 @@
+"""The PDF indexer: its own process turning uploaded playbooks into searchable passages."""
