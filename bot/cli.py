@@ -92,6 +92,39 @@ def init(ctx: click.Context) -> None:
     click.echo(f"ga_data is ready ({warehouse.dialect_name})")
 
 
+@data.command("import-ga")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--batch-size", default=2000, show_default=True, help="Sessions per transaction.")
+@click.pass_context
+def import_ga(ctx: click.Context, files: tuple[Path, ...], batch_size: int) -> None:
+    """Import Google Analytics exports: Kaggle train.csv / train_v2.csv, or BigQuery
+    ga_sessions newline-delimited JSON (.json, .jsonl, .ndjson, optionally .gz).
+
+    Re-importing a file adds nothing; bad rows are reported with their line and skipped.
+    """
+    from kpi.importer import ImportError_, import_ga as run_import
+
+    settings = _settings(ctx)
+    for path in files:
+        if not path.exists():
+            _fail(f"{path}: no such file")
+    warehouse = _warehouse(ctx)
+    warehouse.create_schema()
+    try:
+        report = run_import(
+            warehouse,
+            list(files),
+            zone=settings.zone,
+            batch_size=batch_size,
+            progress=sys.stderr.isatty(),
+        )
+    except ImportError_ as exc:
+        _fail(str(exc), code=1)
+    for problem in report.problems:
+        click.echo(f"skipped {problem}", err=True)
+    click.echo(report.summary())
+
+
 def main() -> None:
     cli(obj={})
 
