@@ -176,13 +176,33 @@ def ddl(dialect_name: str) -> str:
     dialect = dialect_named(dialect_name)
     statements = [f"CREATE SCHEMA {SCHEMA}"]
     for table in TABLES:
-        statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
+        statements.append(create_table_sql(table, dialect_name))
         statements.extend(
             str(CreateIndex(index).compile(dialect=dialect)).strip()
             for index in secondary_indexes(table, dialect_name)
         )
     separator = "\nGO\n" if dialect_name == "mssql" else ";\n\n"
     return separator.join(statements) + ("\nGO\n" if dialect_name == "mssql" else ";\n")
+
+
+def create_table_sql(table: Table, dialect_name: str, *, if_not_exists: bool = False) -> str:
+    """CREATE TABLE for `table`.
+
+    On DuckDB the primary key is left out: DuckDB enforces it with an ART index that
+    takes four times the table's own space and a third of the load time, and it speeds
+    up no analytic query. Keys stay unique all the same: the generator makes them so and
+    the importer skips sessions that are already present.
+    """
+    dialect = dialect_named(dialect_name)
+    if dialect_name != "duckdb":
+        return str(CreateTable(table, if_not_exists=if_not_exists).compile(dialect=dialect)).strip()
+    preparer = dialect.identifier_preparer
+    columns = ",\n".join(
+        f"\t{preparer.quote(c.name)} {c.type.compile(dialect)}{'' if c.nullable else ' NOT NULL'}"
+        for c in table.columns
+    )
+    exists = "IF NOT EXISTS " if if_not_exists else ""
+    return f"CREATE TABLE {exists}{SCHEMA}.{preparer.quote(table.name)} (\n{columns}\n)"
 
 
 def secondary_indexes(table: Table, dialect_name: str) -> list[Index]:

@@ -15,9 +15,9 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.schema import CreateIndex, CreateSchema, CreateTable
+from sqlalchemy.schema import CreateIndex, CreateSchema
 
-from kpi.schema import SCHEMA, TABLES, secondary_indexes, sessions
+from kpi.schema import SCHEMA, TABLES, create_table_sql, secondary_indexes, sessions
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Warehouse:
         with self.engine.begin() as conn:
             conn.execute(CreateSchema(SCHEMA, if_not_exists=True))
             for table in TABLES:
-                conn.execute(CreateTable(table, if_not_exists=True))
+                conn.execute(text(create_table_sql(table, self.dialect_name, if_not_exists=True)))
                 for index in secondary_indexes(table, self.dialect_name):
                     conn.execute(CreateIndex(index, if_not_exists=True))
 
@@ -59,6 +59,18 @@ class Warehouse:
         with self.engine.begin() as conn:
             conn.execute(table.insert(), records)
         return rows.num_rows
+
+    def append_many(self, parts: Sequence[tuple[Table, pa.Table]]) -> int:
+        """Insert rows into several tables in one transaction: all of them or none.
+
+        The importer writes a batch's six tables with it, so an interrupted import never
+        leaves a session present in `Sessions` without its hits.
+        """
+        with self.engine.begin() as conn:
+            for table, rows in parts:
+                if rows.num_rows:
+                    conn.execute(table.insert(), rows.to_pylist())
+        return sum(rows.num_rows for _, rows in parts)
 
     def existing_session_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of `keys` are already in `Sessions` (the importer's idempotency check)."""
@@ -113,6 +125,29 @@ class DuckDBWarehouse(Warehouse):
                 raw.unregister("_incoming")
             conn.commit()
         return rows.num_rows
+
+    def append_many(self, parts: Sequence[tuple[Table, pa.Table]]) -> int:
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            raw.begin()
+            try:
+                for table, rows in parts:
+                    if rows.num_rows == 0:
+                        continue
+                    columns = ", ".join(f'"{name}"' for name in rows.column_names)
+                    raw.register("_incoming", rows)
+                    try:
+                        raw.execute(
+                            f'INSERT INTO {SCHEMA}."{table.name}" ({columns}) '
+                            f"SELECT {columns} FROM _incoming"
+                        )
+                    finally:
+                        raw.unregister("_incoming")
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+        return sum(rows.num_rows for _, rows in parts)
 
     def existing_session_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:
