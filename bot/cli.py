@@ -92,6 +92,123 @@ def init(ctx: click.Context) -> None:
     click.echo(f"ga_data is ready ({warehouse.dialect_name})")
 
 
+@data.command()
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3660),
+              help="How many days of sessions.")
+@click.option("--end", callback=_date, help="Last day (YYYY-MM-DD); default yesterday.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100),
+              help="Traffic relative to the real store.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same rows.")
+@click.option("--replace", is_flag=True, help="Delete whatever the warehouse holds first.")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the warehouse holds sessions.")
+@click.pass_context
+def generate(
+    ctx: click.Context, days: int, end: dt.date | None, scale: float, seed: int,
+    replace: bool, if_empty: bool,
+) -> None:  # fmt: skip
+    """Fill the warehouse with a sample of the Google Merchandise Store.
+
+    A sample already there is replaced; imported or production data is kept unless
+    --replace is given.
+    """
+    import time
+
+    from kpi.generate import generate as run_generate
+
+    settings = _settings(ctx)
+    warehouse = _warehouse(ctx)
+    warehouse.create_schema()
+    if not warehouse.is_empty():
+        if if_empty:
+            click.echo("the warehouse already holds sessions; nothing generated")
+            return
+        if not (replace or warehouse.holds_only_samples()):
+            _fail(
+                "the warehouse holds imported data; add --replace to delete it and "
+                "generate a sample instead",
+                code=1,
+            )
+        warehouse.truncate()
+    end = end or dt.datetime.now(settings.zone).date() - dt.timedelta(days=1)
+    with _progress("generating", total=days) as advance:
+        report = run_generate(
+            warehouse, days=days, end=end, scale=scale, seed=seed, zone=settings.zone,
+            progress=advance,
+        )  # fmt: skip
+    warehouse.record_sample_run({
+        "generated_at": int(time.time()), "start_date": report.start, "end_date": report.end,
+        "scale": scale, "seed": seed, "sessions": report.sessions,
+    })  # fmt: skip
+    click.echo(report.summary())
+
+
+@data.command()
+@click.option("--json", "as_json", is_flag=True, help="Print every figure as JSON.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Print the figures of ga-facts.md for whatever the warehouse holds."""
+    from kpi.stats import check, compute_stats
+
+    warehouse = _warehouse(ctx)
+    warehouse.create_schema()
+    figures = compute_stats(warehouse)
+    if not figures.get("sessions", 1):
+        _fail("the warehouse holds no sessions; run `commercy data generate` first", code=1)
+    checks = check(figures)
+    if as_json:
+        figures["checks"] = [
+            {"figure": fact.path, "value": value, "real": fact.real, "low": fact.low,
+             "high": fact.high, "within": within}
+            for fact, value, within in checks
+        ]  # fmt: skip
+        click.echo(json.dumps(figures, indent=2, ensure_ascii=False, default=str))
+        return
+    _print_stats(figures, checks)
+
+
+def _print_stats(figures: dict, checks: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    period, volume = figures["period"], figures["volume"]
+    console.print(
+        f"{period['first_date']} .. {period['last_date']} ({period['days']} days): "
+        f"{volume['sessions']:,} sessions, {volume['users']:,} visitors, "
+        f"revenue ${figures['money']['revenue']:,.2f}"
+    )
+    table = Table("figure", "measured", "real store", "accepted", "")
+    for fact, value, within in checks:
+        shown = "—" if value is None else f"{value:,.4g}"
+        mark = "[green]✓[/green]" if within else "[red]✗[/red]"
+        table.add_row(fact.path, shown, fact.real, f"{fact.low:g} .. {fact.high:g}", mark)
+    console.print(table)
+    months = ", ".join(f"{m} {n:,}" for m, n in volume["sessions_by_month"].items())
+    console.print(f"sessions by month: {months}")
+
+
+class _progress:
+    """A rich progress bar on a terminal; silent when output is piped (CI, logs)."""
+
+    def __init__(self, description: str, total: int) -> None:
+        self.description, self.total = description, total
+        self.bar = None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return lambda _done: None
+        from rich.progress import Progress
+
+        self.bar = Progress(transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.description, total=self.total)
+        return lambda done: self.bar.advance(task, done)
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 @data.command("import-ga")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--batch-size", default=2000, show_default=True, help="Sessions per transaction.")

@@ -99,7 +99,7 @@ KAGGLE_REQUIRED = (
 KAGGLE_JSON_COLUMNS = ("device", "geoNetwork", "totals", "trafficSource")
 
 
-class ImportError_(Exception):  # noqa: N801 (the trailing underscore avoids the builtin)
+class ImportError_(Exception):  # the underscore keeps it apart from the builtin
     """A whole file cannot be read; the message is one line naming the file."""
 
 
@@ -335,9 +335,7 @@ CompiledSpec = tuple[tuple[str, tuple[str, ...], Converter], ...]
 
 
 def compile_fields(table: Table, spec: FieldSpec) -> CompiledSpec:
-    return tuple(
-        (column, path, _converter(column_kind(table.c[column]))) for column, path in spec
-    )
+    return tuple((column, path, _converter(column_kind(table.c[column]))) for column, path in spec)
 
 
 TOTALS_SPEC = compile_fields(totals, TOTALS_FIELDS)
@@ -425,9 +423,7 @@ def _object(ga: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _hit_rows(
-    session_key: str, raw_hits: Any
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _hit_rows(session_key: str, raw_hits: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     if raw_hits is None:
         return [], []
     if not isinstance(raw_hits, list):

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -155,6 +156,20 @@ hits_product = Table(
 
 TABLES: tuple[Table, ...] = (sessions, totals, traffic, device_geo, hits, hits_product)
 
+# Extra table: one row per `commercy data generate` run. It tells a generated sample
+# (which a new run may replace) from imported or production data (which it must not).
+sample_runs = Table(
+    "SampleRuns",
+    metadata,
+    Column("generated_at", BigInteger, nullable=False),  # UNIX seconds
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("scale", Float, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("sessions", BigInteger, nullable=False),
+)
+ALL_TABLES: tuple[Table, ...] = (*TABLES, sample_runs)
+
 
 def dialect_named(name: str) -> Dialect:
     """The SQLAlchemy dialect for `duckdb` or `mssql` (Azure SQL, Fabric SQL endpoint)."""
@@ -175,7 +190,7 @@ def ddl(dialect_name: str) -> str:
     """The CREATE statements for every table and index, as the warehouse runs them."""
     dialect = dialect_named(dialect_name)
     statements = [f"CREATE SCHEMA {SCHEMA}"]
-    for table in TABLES:
+    for table in ALL_TABLES:
         statements.append(create_table_sql(table, dialect_name))
         statements.extend(
             str(CreateIndex(index).compile(dialect=dialect)).strip()

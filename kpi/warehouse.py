@@ -17,7 +17,15 @@ from sqlalchemy import Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateIndex, CreateSchema
 
-from kpi.schema import SCHEMA, TABLES, create_table_sql, secondary_indexes, sessions
+from kpi.schema import (
+    ALL_TABLES,
+    SCHEMA,
+    TABLES,
+    create_table_sql,
+    sample_runs,
+    secondary_indexes,
+    sessions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +47,27 @@ class Warehouse:
         """Create the `ga_data` schema, tables and indexes that do not exist yet."""
         with self.engine.begin() as conn:
             conn.execute(CreateSchema(SCHEMA, if_not_exists=True))
-            for table in TABLES:
+            for table in ALL_TABLES:
                 conn.execute(text(create_table_sql(table, self.dialect_name, if_not_exists=True)))
                 for index in secondary_indexes(table, self.dialect_name):
                     conn.execute(CreateIndex(index, if_not_exists=True))
 
     def truncate(self) -> None:
-        """Delete every row of the six tables (the schema stays)."""
+        """Delete every row of the `ga_data` tables (the schema stays)."""
         with self.engine.begin() as conn:
-            for table in TABLES:
+            for table in ALL_TABLES:
                 conn.execute(table.delete())
+
+    def holds_only_samples(self) -> bool:
+        """True when every session was written by `commercy data generate`."""
+        with self.engine.connect() as conn:
+            loaded = conn.execute(select(func.count()).select_from(sessions)).scalar_one()
+            generated = conn.execute(select(func.sum(sample_runs.c.sessions))).scalar_one()
+        return loaded == (generated or 0)
+
+    def record_sample_run(self, values: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sample_runs.insert(), [values])
 
     # -- loading --------------------------------------------------------------------
     def append(self, table: Table, rows: pa.Table) -> int:

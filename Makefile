@@ -1,0 +1,60 @@
+# Commercy: `make run` starts the product on its embedded defaults, `make test` runs
+# every test. Both set up everything first (system packages, .venv, Python packages),
+# so they work on a fresh Debian machine with Python 3.11, Node 20 and apt.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages: unixodbc is libodbc for pyodbc (Azure SQL through ODBC Driver 18).
+APT_PACKAGES := unixodbc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
+# pip's output goes to a log that is shown only when an install fails.
+LOG := $(VENV)/install.log
+QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
+
+.PHONY: run test setup system data bench lint format clean
+
+run: setup data
+	@$(BIN)/commercy data stats
+	@echo "Commercy's warehouse is ready. The Teams bot and the Agents Playground start here once they exist (issue #4)."
+
+test: setup
+	$(BIN)/python -m pytest
+
+setup: system $(STAMP)
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing Python packages into $(VENV) (first time: a minute or two)"
+	@$(PIP) install --upgrade pip $(QUIET)
+	@$(PIP) install -r requirements.txt $(QUIET)
+	@$(PIP) install --no-deps -e . $(QUIET)
+	@touch $@
+
+# The sample year, unless the warehouse already holds data.
+data: setup
+	@$(BIN)/commercy data generate --if-empty
+
+bench: setup
+	$(BIN)/python bench/bench_generate.py
+	$(BIN)/python bench/bench_import.py
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache
