@@ -93,11 +93,21 @@ def init(ctx: click.Context) -> None:
 
 
 @data.command()
-@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3660),
-              help="How many days of sessions.")
+@click.option(
+    "--days",
+    default=365,
+    show_default=True,
+    type=click.IntRange(1, 3660),
+    help="How many days of sessions.",
+)
 @click.option("--end", callback=_date, help="Last day (YYYY-MM-DD); default yesterday.")
-@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0.001, 100),
-              help="Traffic relative to the real store.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.001, 100),
+    help="Traffic relative to the real store.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same rows.")
 @click.option("--replace", is_flag=True, help="Delete whatever the warehouse holds first.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the warehouse holds sessions.")
@@ -219,7 +229,8 @@ def import_ga(ctx: click.Context, files: tuple[Path, ...], batch_size: int) -> N
 
     Re-importing a file adds nothing; bad rows are reported with their line and skipped.
     """
-    from kpi.importer import ImportError_, import_ga as run_import
+    from kpi.importer import ImportError_
+    from kpi.importer import import_ga as run_import
 
     settings = _settings(ctx)
     for path in files:

@@ -41,7 +41,9 @@ class Settings(BaseSettings):
         try:
             url = make_url(value)
         except ArgumentError:
-            raise ValueError("not a database URL; use duckdb:///PATH or mssql+pyodbc://...") from None
+            raise ValueError(
+                "not a database URL; use duckdb:///PATH or mssql+pyodbc://..."
+            ) from None
         if url.drivername not in SUPPORTED_DATABASES:
             raise ValueError(
                 f"'{url.drivername}' is not supported; use duckdb:///PATH or mssql+pyodbc://..."
@@ -54,7 +56,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("not an IANA time zone; use a name such as Asia/Seoul or UTC") from None
+            raise ValueError(
+                "not an IANA time zone; use a name such as Asia/Seoul or UTC"
+            ) from None
         return value
 
     @field_validator("log_level")
@@ -81,7 +85,9 @@ def load_settings(env_file: Path | str | None = ".env") -> Settings:
 def _one_line(exc: ValidationError) -> str:
     error = exc.errors()[0]
     field = str(error["loc"][0]) if error["loc"] else "?"
-    alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+    alias = (
+        Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+    )
     name = alias or field
     given = error.get("input")
     message = error["msg"].removeprefix("Value error, ")

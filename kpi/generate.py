@@ -309,7 +309,10 @@ def _chunk(
         [dt.datetime.combine(d, dt.time(), tzinfo=zone).timestamp() for d in dates], dtype=np.int64
     )
     zone_offset = np.array(
-        [dt.datetime.combine(d, dt.time(12), tzinfo=zone).utcoffset().total_seconds() for d in dates]
+        [
+            dt.datetime.combine(d, dt.time(12), tzinfo=zone).utcoffset().total_seconds()
+            for d in dates
+        ]
     )
     country_offset = np.array([c[3] for c in model.COUNTRIES]) * 3600
     local_second = _categorical(rng, n, model.LOCAL_HOUR_PROFILE) * 3600 + rng.integers(0, 3600, n)
@@ -323,7 +326,12 @@ def _chunk(
     os_idx, browser_idx, os_names, browser_names = _os_and_browser(rng, device, device_names)
     os_idx, browser_idx = os_idx[visitor], browser_idx[visitor]
     by_time = np.argsort(start_time, kind="stable")
-    day, country, device, start_time = day[by_time], country[by_time], device[by_time], start_time[by_time]
+    day, country, device, start_time = (
+        day[by_time],
+        country[by_time],
+        device[by_time],
+        start_time[by_time],
+    )
     visit_number, os_idx, browser_idx = visit_number[by_time], os_idx[by_time], browser_idx[by_time]
     visitor = visitor[by_time]
     start_time = _distinct_per_visitor(start_time, visitor)
@@ -468,7 +476,9 @@ def _visitors(
     starts, which brings new visits to the store's 77.8 %.
     """
     n = len(country)
-    group_start = np.flatnonzero(np.r_[True, (country[1:] != country[:-1]) | (device[1:] != device[:-1])])
+    group_start = np.flatnonzero(
+        np.r_[True, (country[1:] != country[:-1]) | (device[1:] != device[:-1])]
+    )
     first_in_group = np.repeat(group_start, np.diff(np.r_[group_start, n]))
     position = np.arange(n)
     returning = rng.random(n) < 1 - 1 / model.SESSIONS_PER_VISITOR
@@ -567,7 +577,9 @@ def _lay_out_hits(
             key = key + 1  # the basket page comes after the adds
         elif kind == CHECKOUT:
             key = slot.astype(float)
-        parts.append((session, np.full(len(session), kind), slot, np.broadcast_to(phase, len(session)), key))
+        parts.append(
+            (session, np.full(len(session), kind), slot, np.broadcast_to(phase, len(session)), key)
+        )
     session = np.concatenate([p[0] for p in parts])
     kind = np.concatenate([p[1] for p in parts]).astype(np.int8)
     slot = np.concatenate([p[2] for p in parts])
@@ -661,7 +673,9 @@ def _tables(*, rng: np.random.Generator, dates, zone_offset, day, start_time, vi
 
     # Hits.
     hit_key = _join(pc.take(session_key, pa.array(hit.session)), _strings(hit.number))
-    clock = start_time[hit.session] + hit_time // 1000 + zone_offset[day[hit.session]].astype(np.int64)
+    clock = (
+        start_time[hit.session] + hit_time // 1000 + zone_offset[day[hit.session]].astype(np.int64)
+    )
     page_positions = np.flatnonzero(is_page)
     page_sessions = hit.session[page_positions]
     last_page = page_positions[np.r_[page_sessions[1:] != page_sessions[:-1], True]]
@@ -716,7 +730,9 @@ def _tables(*, rng: np.random.Generator, dates, zone_offset, day, start_time, vi
 
 
 def _pick_strings(rng: np.random.Generator, n: int, options: list[tuple[str, float]]) -> np.ndarray:
-    return np.array([o for o, _ in options], dtype=object)[_categorical(rng, n, [w for _, w in options])]
+    return np.array([o for o, _ in options], dtype=object)[
+        _categorical(rng, n, [w for _, w in options])
+    ]
 
 
 def _traffic_rows(rng, session_key, channel, channels, source, sources) -> pa.Table:  # fmt: skip
@@ -729,8 +745,7 @@ def _traffic_rows(rng, session_key, channel, channels, source, sources) -> pa.Ta
     campaign[name == "Affiliates"] = "Data Share Promo"
     keyword = np.full(n, None, dtype=object)
     keyword[organic] = _pick_strings(rng, int(organic.sum()), model.ORGANIC_KEYWORDS)
-    keyword[paid] = _pick_strings(rng, int(paid.sum()), [("6qEhsCssdK0z36ri", 0.6),
-                                  ("(Remarketing/Content targeting)", 0.25), ("google store", 0.15)])  # fmt: skip
+    keyword[paid] = _pick_strings(rng, int(paid.sum()), model.PAID_KEYWORDS)
     referral_path = np.full(n, None, dtype=object)
     referral_path[social] = rng.choice(model.SOCIAL_REFERRAL_PATHS, int(social.sum()))
     referral_path[referral] = rng.choice(model.REFERRAL_PATHS, int(referral.sum()))
@@ -800,7 +815,9 @@ def _product_rows(rng, hit: _Hits, hit_key: pa.Array, catalog: _Catalog, basket_
     kind = hit.kind[row_hit]
     from_basket_add = (hit.kind[single] == ADD) & (hit.slot[single] < n_items[hit.session[single]])
     add_line = basket_start[hit.session[single]] + hit.slot[single]
-    single_quantity = np.where(from_basket_add, quantity[np.minimum(add_line, len(quantity) - 1)], 1)
+    single_quantity = np.where(
+        from_basket_add, quantity[np.minimum(add_line, len(quantity) - 1)], 1
+    )
     units = np.concatenate([single_quantity, quantity[basket_line]])
     has_units = np.isin(kind, [ADD, CHECKOUT, PURCHASE])
     revenue = np.concatenate([np.zeros(len(single), dtype=np.int64), line_revenue[basket_line]])

@@ -24,7 +24,8 @@ def _sql(warehouse: Warehouse, sql: str) -> list[dict[str, Any]]:
     if warehouse.dialect_name != "duckdb":
         # T-SQL spelling of the few DuckDB functions used below.
         sql = (
-            sql.replace('ga_data."', "ga_data.[").replace('" ', "] ")
+            sql.replace('ga_data."', "ga_data.[")
+            .replace('" ', "] ")
             .replace("isodow(", "DATEPART(weekday, ")
             .replace("strftime(s.date, '%Y-%m')", "FORMAT(s.date, 'yyyy-MM')")
         )
@@ -37,7 +38,9 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return (numerator or 0) / denominator
 
 
-def _shares(warehouse: Warehouse, column_sql: str, join: str = "", value: str = "COUNT(*)") -> dict[str, float]:
+def _shares(
+    warehouse: Warehouse, column_sql: str, join: str = "", value: str = "COUNT(*)"
+) -> dict[str, float]:
     rows = _sql(
         warehouse,
         f"SELECT {column_sql} AS k, {value} AS v FROM {S} s JOIN {T} t USING (session_key) "
@@ -81,7 +84,8 @@ def compute_stats(warehouse: Warehouse) -> dict[str, Any]:
     durations = [float(r["time_on_site"] or 0) / int(r["sessions"]) for r in daily]
     months = _sql(
         warehouse,
-        f"SELECT strftime(s.date, '%Y-%m') AS month, COUNT(*) AS n FROM {S} s GROUP BY 1 ORDER BY 1",
+        f"SELECT strftime(s.date, '%Y-%m') AS month, COUNT(*) AS n "
+        f"FROM {S} s GROUP BY 1 ORDER BY 1",
     )
     by_channel = _sql(
         warehouse,
@@ -116,12 +120,16 @@ def compute_stats(warehouse: Warehouse) -> dict[str, Any]:
             "sessions_per_visitor": sessions / base["users"],
             "sessions_by_month": {r["month"]: r["n"] for r in months},
             "weekend_traffic_ratio": _ratio(mean(weekend, "sessions"), mean(weekdays, "sessions")),
-            "weekday_weekend_revenue_ratio": _ratio(mean(weekdays, "revenue"), mean(weekend, "revenue")),
+            "weekday_weekend_revenue_ratio": _ratio(
+                mean(weekdays, "revenue"), mean(weekend, "revenue")
+            ),
         },
         "mix": {
             "channel": _shares(warehouse, 's."channelGrouping"'),
             "medium": _shares(warehouse, "tr.medium", f"JOIN {TR} tr USING (session_key)"),
-            "device": _shares(warehouse, 'dg."deviceCategory"', f"JOIN {DG} dg USING (session_key)"),
+            "device": _shares(
+                warehouse, 'dg."deviceCategory"', f"JOIN {DG} dg USING (session_key)"
+            ),
             "browser": _shares(warehouse, "dg.browser", f"JOIN {DG} dg USING (session_key)"),
             "operating_system": _shares(
                 warehouse, 'dg."operatingSystem"', f"JOIN {DG} dg USING (session_key)"
@@ -153,11 +161,15 @@ def compute_stats(warehouse: Warehouse) -> dict[str, Any]:
                 r["channel"]: _ratio(r["transactions"], r["sessions"]) for r in by_channel
             },
             "revenue_share_by_device": _shares(
-                warehouse, 'dg."deviceCategory"', f"JOIN {DG} dg USING (session_key)",
+                warehouse,
+                'dg."deviceCategory"',
+                f"JOIN {DG} dg USING (session_key)",
                 'SUM(t."totalTransactionRevenue")',
             ),
             "revenue_share_by_continent": _shares(
-                warehouse, "dg.continent", f"JOIN {DG} dg USING (session_key)",
+                warehouse,
+                "dg.continent",
+                f"JOIN {DG} dg USING (session_key)",
                 'SUM(t."totalTransactionRevenue")',
             ),
         },

@@ -75,6 +75,9 @@ ORGANIC_KEYWORDS = [
     ("(not provided)", 0.92), ("google merchandise store", 0.03), ("youtube merchandise", 0.015),
     ("google store", 0.015), ("google t shirt", 0.01), ("water bottle", 0.01),
 ]  # fmt: skip
+PAID_KEYWORDS = [
+    ("6qEhsCssdK0z36ri", 0.6), ("(Remarketing/Content targeting)", 0.25), ("google store", 0.15),
+]  # fmt: skip
 SOCIAL_REFERRAL_PATHS = ["/yt/about/", "/yt/about/tr/", "/", "/r/google/", "/yt/about/es-419/"]
 REFERRAL_PATHS = ["/", "/analytics/web/", "/a/google.com/nest-vision/", "/mall/"]
 
@@ -476,7 +479,10 @@ CHECKOUT_PAGES = [
     ("/revieworder.html", "Checkout Review"),
 ]
 ORDER_COMPLETED_PAGE = ("/ordercompleted.html", "Checkout Confirmation")
-AFTER_PURCHASE_PAGE = ("/myaccount.html?mode=vieworder", "The Google Merchandise Store - My Account")
+AFTER_PURCHASE_PAGE = (
+    "/myaccount.html?mode=vieworder",
+    "The Google Merchandise Store - My Account",
+)
 
 # Hour-of-day profile of visits in the visitor's local time (relative weights, 0..23).
 LOCAL_HOUR_PROFILE = [

@@ -196,7 +196,10 @@ def open_warehouse(url: str, *, query_timeout_seconds: int = 30) -> Warehouse:
             with engine.connect():
                 pass
         except Exception as exc:  # duckdb raises its own IOException on a locked file
-            raise WarehouseError(f"cannot open the DuckDB warehouse {parsed.database}: {exc}")
+            message = str(exc).splitlines()[0]
+            raise WarehouseError(
+                f"cannot open the DuckDB warehouse {parsed.database}: {message}"
+            ) from None
         return DuckDBWarehouse(engine)
     if parsed.drivername.startswith("mssql"):
         engine = create_engine(url, fast_executemany=True, pool_pre_ping=True)

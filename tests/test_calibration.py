@@ -58,7 +58,9 @@ def test_november_is_the_peak_month_and_every_month_keeps_its_shape(year) -> Non
     real_mean = sum(real[m] for m in measured) / len(measured)
     measured_mean = sum(measured.values()) / len(measured)
     for month, n in measured.items():
-        assert within(n / measured_mean, real[month] / real_mean, 0.15 * real[month] / real_mean), month
+        assert within(n / measured_mean, real[month] / real_mean, 0.15 * real[month] / real_mean), (
+            month
+        )
     assert max(measured, key=measured.get) == "10"  # the peak among whole months; Nov is split
     assert 3_400 <= year["volume"]["sessions_per_day_max"] * 10 <= 6_000  # late-Nov high ~4,800
 
@@ -92,7 +94,9 @@ def test_medium_is_consistent_with_the_channel(four_weeks) -> None:
             assert medium == expected[channel], channel
 
 
-@pytest.mark.parametrize(("device", "share"), [("desktop", 0.735), ("mobile", 0.231), ("tablet", 0.034)])
+@pytest.mark.parametrize(
+    ("device", "share"), [("desktop", 0.735), ("mobile", 0.231), ("tablet", 0.034)]
+)
 def test_device_mix(weeks, device, share) -> None:
     assert within(weeks["mix"]["device"][device], share, 0.02)
 
@@ -116,7 +120,9 @@ def test_operating_system_mix(weeks, system, share) -> None:
 
 
 def test_operating_systems_fit_their_devices(four_weeks) -> None:
-    rows = four_weeks.query('SELECT DISTINCT "deviceCategory" AS d, "operatingSystem" AS o FROM ga_data."DeviceGeo"')
+    rows = four_weeks.query(
+        'SELECT DISTINCT "deviceCategory" AS d, "operatingSystem" AS o FROM ga_data."DeviceGeo"'
+    )
     desktop = {r["o"] for r in rows if r["d"] == "desktop"}
     assert not desktop & {"Android", "iOS"}
     assert not {r["o"] for r in rows if r["d"] == "mobile"} & {"Windows", "Macintosh", "Linux"}
@@ -124,7 +130,13 @@ def test_operating_systems_fit_their_devices(four_weeks) -> None:
 
 @pytest.mark.parametrize(
     ("continent", "share"),
-    [("Americas", 0.498), ("Asia", 0.248), ("Europe", 0.219), ("Oceania", 0.017), ("Africa", 0.016)],
+    [
+        ("Americas", 0.498),
+        ("Asia", 0.248),
+        ("Europe", 0.219),
+        ("Oceania", 0.017),
+        ("Africa", 0.016),
+    ],
 )
 def test_continent_mix(weeks, continent, share) -> None:
     assert within(weeks["mix"]["continent"][continent], share, 0.02)
@@ -160,7 +172,7 @@ def test_average_session_duration_overall_and_every_day(weeks, year) -> None:
     # Every day is held to 90-160 s only at full traffic: a day of the tenth-scale year
     # has ~250 sessions and its mean wobbles by ~20 s, so the year is checked overall.
     assert 90 <= weeks["behaviour"]["avg_session_duration"] <= 160
-    assert 90 <= weeks["behaviour"]["avg_session_duration_daily_min"]
+    assert weeks["behaviour"]["avg_session_duration_daily_min"] >= 90
     assert weeks["behaviour"]["avg_session_duration_daily_max"] <= 160
     assert 90 <= year["behaviour"]["avg_session_duration"] <= 160
 
