@@ -180,7 +180,8 @@ def _print_stats(figures: dict, checks: list) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    # Piped output (make run, CI logs) gets a readable width instead of rich's 80.
+    console = Console(width=None if sys.stdout.isatty() else 120)
     period, volume = figures["period"], figures["volume"]
     console.print(
         f"{period['first_date']} .. {period['last_date']} ({period['days']} days): "

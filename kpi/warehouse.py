@@ -8,6 +8,7 @@ SQL endpoint through `mssql+pyodbc` (batched `executemany`).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,7 @@ class DuckDBWarehouse(Warehouse):
         return rows.num_rows
 
     def append_many(self, parts: Sequence[tuple[Table, pa.Table]]) -> int:
+        views: list[str] = []
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             raw.begin()
@@ -153,19 +155,22 @@ class DuckDBWarehouse(Warehouse):
                 for table, rows in parts:
                     if rows.num_rows == 0:
                         continue
+                    view = f"_incoming_{len(views)}"
+                    raw.register(view, rows)
+                    views.append(view)
                     columns = ", ".join(f'"{name}"' for name in rows.column_names)
-                    raw.register("_incoming", rows)
-                    try:
-                        raw.execute(
-                            f'INSERT INTO {SCHEMA}."{table.name}" ({columns}) '
-                            f"SELECT {columns} FROM _incoming"
-                        )
-                    finally:
-                        raw.unregister("_incoming")
+                    raw.execute(
+                        f'INSERT INTO {SCHEMA}."{table.name}" ({columns}) '
+                        f"SELECT {columns} FROM {view}"
+                    )
                 raw.commit()
             except BaseException:
                 raw.rollback()
                 raise
+            finally:
+                # After the commit or rollback: an aborted transaction refuses even this.
+                for view in views:
+                    raw.unregister(view)
         return sum(rows.num_rows for _, rows in parts)
 
     def existing_session_keys(self, keys: Sequence[str]) -> set[str]:
@@ -208,12 +213,18 @@ def open_warehouse(url: str, *, query_timeout_seconds: int = 30) -> Warehouse:
     raise WarehouseError(f"unsupported warehouse URL scheme {parsed.drivername!r}")
 
 
-def _set_statement_timeout(engine: Engine, seconds: int) -> None:
-    """pyodbc has no URL option for a query time-out: set it on every new connection."""
+@dataclass(frozen=True)
+class StatementTimeout:
+    """pyodbc has no URL option for a query time-out: this sets it on every new connection."""
 
-    @event.listens_for(engine, "connect")
-    def _timeout(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.timeout = seconds
+    seconds: int
+
+    def __call__(self, dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.timeout = self.seconds
+
+
+def _set_statement_timeout(engine: Engine, seconds: int) -> None:
+    event.listen(engine, "connect", StatementTimeout(seconds))
 
 
 def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:

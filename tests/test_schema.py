@@ -89,3 +89,23 @@ def test_the_cli_prints_the_ddl_for_each_dialect() -> None:
     assert 'CREATE TABLE ga_data."Hits"' in duck.output
     wrong = runner.invoke(cli, ["data", "ddl", "--dialect", "oracle"], obj={})
     assert wrong.exit_code == 2
+
+
+def test_an_azure_sql_url_gives_an_mssql_warehouse_with_a_query_timeout() -> None:
+    from types import SimpleNamespace
+
+    from kpi.warehouse import StatementTimeout, open_warehouse
+
+    url = (
+        "mssql+pyodbc://commercy:secret@example.database.windows.net:1433/ga"
+        "?driver=ODBC+Driver+18+for+SQL+Server&Encrypt=yes&TrustServerCertificate=no"
+    )
+    warehouse = open_warehouse(url, query_timeout_seconds=12)  # builds; connects lazily
+    assert warehouse.engine.dialect.name == "mssql"
+    assert warehouse.engine.dialect.fast_executemany
+    # pyodbc has no URL option for a statement time-out: each new connection gets one.
+    hooks = [h for h in warehouse.engine.pool.dispatch.connect if isinstance(h, StatementTimeout)]
+    assert len(hooks) == 1
+    connection = SimpleNamespace(timeout=0)  # stands in for a pyodbc connection
+    hooks[0](connection, None)
+    assert connection.timeout == 12
