@@ -8,8 +8,8 @@ SQL endpoint through `mssql+pyodbc` (batched `executemany`).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
