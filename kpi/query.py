@@ -202,7 +202,8 @@ def _category_mssql(element, compiler, **kw):
     c = compiler.process(element.clauses, **kw)
     first = f"CHARINDEX('/', {c})"
     second = f"CHARINDEX('/', {c} + '/', {first} + 1)"
-    return f"(CASE WHEN {first} = 0 THEN '' ELSE SUBSTRING({c}, {first} + 1, {second} - {first} - 1) END)"
+    segment = f"SUBSTRING({c}, {first} + 1, {second} - {first} - 1)"
+    return f"(CASE WHEN {first} = 0 THEN '' ELSE {segment} END)"
 
 
 @compiles(_LocalHour, "duckdb")
