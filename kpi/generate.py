@@ -630,7 +630,7 @@ def _tables(*, rng: np.random.Generator, dates, zone_offset, day, start_time, vi
             os_names, browser_idx, browser_names, country, bounced, buyer, revenue,
             time_on_site, hit: _Hits, hit_time, catalog: _Catalog, basket) -> dict:  # fmt: skip
     n = len(start_time)
-    basket_session, basket_product, quantity, line_revenue, basket_start, n_items = basket
+    _, basket_product, quantity, line_revenue, basket_start, n_items = basket
     full_visitor_id = _strings(visitor_ids)
     session_key = _join(full_visitor_id, _strings(start_time))
     epoch_day = np.array([(d - dt.date(1970, 1, 1)).days for d in dates], dtype=np.int32)
@@ -689,7 +689,16 @@ def _tables(*, rng: np.random.Generator, dates, zone_offset, day, start_time, vi
     ]
     transaction_id = np.full(len(hit.session), None, dtype=object)
     transaction_id[purchase_hit] = transaction_ids
-    units = np.bincount(basket_session, weights=quantity * buyer[basket_session], minlength=n)
+    product_rows, product_hit, product_units = _product_rows(
+        rng, hit, hit_key, catalog, basket_product, quantity, line_revenue, basket_start, n_items
+    )
+    # Units on a hit: the sum of its products' quantities, where any product has one.
+    units = np.bincount(
+        product_hit, weights=np.nan_to_num(product_units), minlength=len(hit.session)
+    )
+    has_units = (
+        np.bincount(product_hit, weights=~np.isnan(product_units), minlength=len(hit.session)) > 0
+    )
     event_action = {CLICK: "Product Click", ADD: "Add to Cart"}
     is_event = ~is_page
     action_index = np.where(hit.kind == ADD, 1, 0)
@@ -713,12 +722,10 @@ def _tables(*, rng: np.random.Generator, dates, zone_offset, day, start_time, vi
         "eventLabel": _dictionary(event_label, catalog.names, ~is_event),
         "actionType": _dictionary(hit.kind, [ACTION_TYPE[k] for k in range(8)]),
         "hitType": _dictionary(is_event.astype(np.int8), ["PAGE", "EVENT"]),
-        "product_productQuantity": _nullable(units[hit.session], purchase_hit, pa.int32()),
+        "product_productQuantity": _nullable(units, has_units, pa.int32()),
         "transactionRevenue": _nullable(revenue[hit.session], purchase_hit, pa.int64()),
     })  # fmt: skip
 
-    product_rows = _product_rows(rng, hit, hit_key, catalog, basket_product, quantity,
-                                 line_revenue, basket_start, n_items)  # fmt: skip
     return {
         sessions: session_rows,
         totals: totals_rows,
@@ -800,9 +807,10 @@ def _device_geo_rows(rng, session_key, device, device_names, os_idx, os_names, b
 
 
 def _product_rows(rng, hit: _Hits, hit_key: pa.Array, catalog: _Catalog, basket_product,
-                  quantity, line_revenue, basket_start, n_items) -> pa.Table:  # fmt: skip
+                  quantity, line_revenue, basket_start, n_items) -> tuple:  # fmt: skip
     """One row per product on a hit: one for clicks, details and adds; the whole basket
-    on every checkout step and on the purchase."""
+    on every checkout step and on the purchase. Returns the rows, each row's hit and its
+    units (NaN where a row has none)."""
     single = np.flatnonzero(hit.product >= 0)
     multi = np.flatnonzero(np.isin(hit.kind, [CHECKOUT, PURCHASE]))
     multi_hit, line = _within(n_items[hit.session[multi]])
@@ -830,7 +838,7 @@ def _product_rows(rng, hit: _Hits, hit_key: pa.Array, catalog: _Catalog, basket_
     is_purchase, is_click, list_position = is_purchase[order], is_click[order], list_position[order]
     keys = pc.take(hit_key, pa.array(row_hit))
     count = len(row_hit)
-    return pa.table({
+    table = pa.table({
         "product_hit_key": _join(keys, _strings(position)),
         "hit_key": keys,
         "v2ProductName": _dictionary(product, catalog.names),
@@ -846,3 +854,4 @@ def _product_rows(rng, hit: _Hits, hit_key: pa.Array, catalog: _Catalog, basket_
         "productQuantity": _nullable(units, has_units, pa.int32()),
         "productVariant": _dictionary(np.zeros(count), ["(not set)"]),
     })  # fmt: skip
+    return table, row_hit, np.where(has_units, units, np.nan)

@@ -331,11 +331,20 @@ def _converter(kind: str) -> Converter:
     raise TypeError(f"no converter for {kind}")
 
 
-CompiledSpec = tuple[tuple[str, tuple[str, ...], Converter], ...]
+# (column, parent key or None, key, converter, GA name for messages): paths are one or
+# two keys deep, and unrolling them keeps this inner loop of the import cheap.
+CompiledSpec = tuple[tuple[str, str | None, str, Converter, str], ...]
 
 
 def compile_fields(table: Table, spec: FieldSpec) -> CompiledSpec:
-    return tuple((column, path, _converter(column_kind(table.c[column]))) for column, path in spec)
+    compiled = []
+    for column, path in spec:
+        if len(path) not in (1, 2):
+            raise ValueError(f"{column}: GA paths are one or two keys deep, not {path}")
+        parent = path[0] if len(path) == 2 else None
+        convert = _converter(column_kind(table.c[column]))
+        compiled.append((column, parent, path[-1], convert, ".".join(path)))
+    return tuple(compiled)
 
 
 TOTALS_SPEC = compile_fields(totals, TOTALS_FIELDS)
@@ -347,15 +356,18 @@ PRODUCT_SPEC = compile_fields(hits_product, PRODUCT_FIELDS)
 
 def extract(source: dict[str, Any], spec: CompiledSpec, row: dict[str, Any]) -> dict[str, Any]:
     """Fill `row` with the converted values `spec` finds in the nested GA object."""
-    for column, path, convert in spec:
-        value: Any = source
-        for part in path:
-            if value is None:
-                break
-            if not isinstance(value, dict):
-                raise BadRow(f"{'.'.join(path[:-1])} is not an object")
-            value = value.get(part)
-        row[column] = convert(value, ".".join(path))
+    for column, parent, key, convert, name in spec:
+        if parent is None:
+            value = source.get(key)
+        else:
+            inner = source.get(parent)
+            if inner is None:
+                value = None
+            elif isinstance(inner, dict):
+                value = inner.get(key)
+            else:
+                raise BadRow(f"{parent} is not an object")
+        row[column] = convert(value, name)
     return row
 
 

@@ -8,7 +8,6 @@ import datetime as dt
 import gc
 import gzip
 import json
-import sys
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from kpi.generate import generate
 from kpi.importer import (
     ImportError_,
     ImportReport,
@@ -48,8 +48,6 @@ V1_HEADER = [
     "visitNumber",
     "visitStartTime",
 ]
-
-csv.field_size_limit(sys.maxsize)
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -94,11 +92,7 @@ def table_rows(warehouse: Warehouse) -> dict[str, list[dict]]:
     return result
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Iterator[Warehouse]:
-    warehouse = new_warehouse(tmp_path)
-    yield warehouse
-    warehouse.close()
+# `warehouse` (a fresh DuckDB file under tmp_path) comes from conftest.py.
 
 
 # -- the fixture ----------------------------------------------------------------------
@@ -223,6 +217,23 @@ def test_a_session_repeated_in_one_run_is_imported_once(tmp_path, warehouse, bat
     assert warehouse.row_counts()["Hits"] == 10
     assert (report.sessions_read, report.sessions_added) == (6, 2)
     assert report.sessions_skipped_existing == 4
+
+
+def test_a_batch_that_cannot_be_written_leaves_no_session_behind(warehouse):
+    # The fixture's hits have no eventCategory: the batch fails at Hits, after Sessions,
+    # Totals, Traffic and DeviceGeo went in, and the transaction takes them back out.
+    with warehouse.engine.begin() as conn:
+        conn.exec_driver_sql('ALTER TABLE ga_data."Hits" ALTER COLUMN "eventCategory" SET NOT NULL')
+
+    with pytest.raises(Exception, match=r"(?i)not null|constraint"):
+        import_ga(warehouse, [FIXTURE], zone=SEOUL)
+
+    assert set(warehouse.row_counts().values()) == {0}
+
+
+def test_progress_bar_does_not_change_the_result(warehouse):
+    report = import_ga(warehouse, [FIXTURE], zone=SEOUL, progress=True)
+    assert report.sessions_added == 2
 
 
 # -- bad rows --------------------------------------------------------------------------
@@ -665,6 +676,20 @@ def test_export_then_import_reproduces_every_table(tmp_path, warehouse):
     assert table_rows(copy) == table_rows(warehouse)
     with exported.open(newline="", encoding="utf-8") as f:
         assert next(csv.reader(f)) == fixture_rows()[0]
+
+
+def test_a_generated_sample_round_trips_through_kaggle_csv(tmp_path, warehouse):
+    generate(warehouse, days=2, end=dt.date(2017, 7, 31), zone=SEOUL, scale=0.2, seed=3)
+    exported = tmp_path / "generated.csv.gz"
+
+    written = write_kaggle_csv(warehouse, exported)
+
+    copy = new_warehouse(tmp_path, "copy.duckdb")
+    report = import_ga(copy, [exported], zone=SEOUL)
+    assert report.problems == []
+    assert written == report.sessions_added == warehouse.row_counts()["Sessions"]
+    original, imported = table_rows(warehouse), table_rows(copy)
+    assert imported == original
 
 
 def test_export_writes_the_first_sessions_in_time_order_and_gzip(tmp_path, warehouse):
