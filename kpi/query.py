@@ -308,10 +308,11 @@ def _aggregate_expression(name: str, tables: _Tables) -> ColumnElement:
     column = tables[agg.table].c[agg.column] if agg.column else None
     if agg.kind == "count_distinct":
         return func.count(distinct(column))
+    # metrics.md: NULL counts as 0, so a group with no transactions has 0 of them.
     if agg.kind == "sum":
-        return func.sum(column)
+        return func.coalesce(func.sum(column), 0)
     if agg.kind == "sum_micros":
-        return cast(func.sum(column), Double) / 1_000_000.0
+        return cast(func.coalesce(func.sum(column), 0), Double) / 1_000_000.0
     if agg.kind == "count_sessions_with":
         h = tables["h"]
         return func.count(distinct(case((h.c.actionType == agg.action_type, h.c.session_key))))

@@ -22,20 +22,21 @@ from kpi.query import MetricQuery, check_filter_values, compile_sql, run_query
 ZONE = "Asia/Seoul"
 START, END = dt.date(2026, 11, 2), dt.date(2026, 11, 22)
 
-# Sessions-level expressions, written straight from the metric table of metrics.md.
+# Sessions-level expressions, written straight from the metric table of metrics.md
+# ("NULL counts as 0": a NULL column adds nothing, and 0 where all are NULL).
 GOLD_SESSION = {
     "sessions": "COUNT(*)",
     "users": 'COUNT(DISTINCT s."fullVisitorId")',
-    "new_users": 'SUM(t."newVisits")',
-    "pageviews": "SUM(t.pageviews)",
-    "pages_per_session": "SUM(t.pageviews) / COUNT(*)",
-    "bounce_rate": "SUM(t.bounces) / COUNT(*)",
-    "avg_session_duration": 'SUM(t."timeOnSite") / COUNT(*)',
-    "transactions": "SUM(t.transactions)",
-    "revenue": 'SUM(t."totalTransactionRevenue") / 1e6',
-    "conversion_rate": "SUM(t.transactions) / COUNT(*)",
-    "aov": 'SUM(t."totalTransactionRevenue") / 1e6 / NULLIF(SUM(t.transactions), 0)',
-    "revenue_per_session": 'SUM(t."totalTransactionRevenue") / 1e6 / COUNT(*)',
+    "new_users": 'SUM(COALESCE(t."newVisits", 0))',
+    "pageviews": "SUM(COALESCE(t.pageviews, 0))",
+    "pages_per_session": "SUM(COALESCE(t.pageviews, 0)) / COUNT(*)",
+    "bounce_rate": "SUM(COALESCE(t.bounces, 0)) / COUNT(*)",
+    "avg_session_duration": 'SUM(COALESCE(t."timeOnSite", 0)) / COUNT(*)',
+    "transactions": "SUM(COALESCE(t.transactions, 0))",
+    "revenue": 'SUM(COALESCE(t."totalTransactionRevenue", 0)) / 1e6',
+    "conversion_rate": "SUM(COALESCE(t.transactions, 0)) / COUNT(*)",
+    "aov": 'SUM(COALESCE(t."totalTransactionRevenue", 0)) / 1e6 / NULLIF(SUM(COALESCE(t.transactions, 0)), 0)',
+    "revenue_per_session": 'SUM(COALESCE(t."totalTransactionRevenue", 0)) / 1e6 / COUNT(*)',
     "cart_sessions": "SUM(has_cart)",
     "purchase_sessions": "SUM(has_purchase)",
     "cart_abandonment_rate": "1 - SUM(has_purchase) / NULLIF(SUM(has_cart), 0)",
@@ -72,7 +73,7 @@ def gold(warehouse, metric: str, dim: str | None, where: str = "") -> dict:
             "product_category": "regexp_extract(p.\"v2ProductCategory\", '^[^/]*/([^/]*)', 1)",
             "product_name": 'p."v2ProductName"',
         }[dim]
-        sql = f"""SELECT {expression} AS k, SUM(p."productRevenue") / 1e6 AS v
+        sql = f"""SELECT {expression} AS k, SUM(COALESCE(p."productRevenue", 0)) / 1e6 AS v
                   FROM ga_data."HitsProduct" p JOIN ga_data."Hits" h USING (hit_key)
                   JOIN ga_data."Sessions" s USING (session_key)
                   JOIN ga_data."DeviceGeo" dg USING (session_key)
