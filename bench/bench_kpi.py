@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpi.catalog import HEADLINE_METRICS  # noqa: E402
-from kpi.charts import Series, line_chart_png  # noqa: E402
-from kpi.generate import generate  # noqa: E402
-from kpi.query import MetricQuery, run_query, statements  # noqa: E402
-from kpi.summary import daily_summary  # noqa: E402
-from kpi.warehouse import open_warehouse  # noqa: E402
+from kpi.catalog import HEADLINE_METRICS
+from kpi.charts import Series, line_chart_png
+from kpi.generate import generate
+from kpi.query import MetricQuery, run_query, statements
+from kpi.summary import daily_summary
+from kpi.warehouse import open_warehouse
 
 ZONE = "Asia/Seoul"
 
@@ -86,7 +86,9 @@ def main() -> None:
     warehouse.create_schema()
     if warehouse.is_empty():
         print("generating the full year first ...", flush=True)
-        generate(warehouse, days=365, end=dt.date.today() - dt.timedelta(days=1), zone=ZoneInfo(ZONE))
+        generate(
+            warehouse, days=365, end=dt.date.today() - dt.timedelta(days=1), zone=ZoneInfo(ZONE)
+        )
     last = warehouse.query('SELECT max(date) AS d, min(date) AS f FROM ga_data."Sessions"')[0]
     end, first = last["d"], last["f"]
     print(f"warehouse: {args.database}, {first} .. {end}")
@@ -97,7 +99,9 @@ def main() -> None:
         for label, start in [("last 30 days", end - dt.timedelta(days=29)), ("whole year", first)]:
             for name in HEADLINE_METRICS:
                 query = MetricQuery.build([name], start, end)
-                layer = median_seconds(lambda q=query: run_query(warehouse, q, zone=ZONE), args.runs)
+                layer = median_seconds(
+                    lambda q=query: run_query(warehouse, q, zone=ZONE), args.runs
+                )
                 scan = median_seconds(bare_scan(raw, columns_read(query)), args.runs)
                 ratios.append(layer / scan)
                 print(f"{label:12} {name:22} layer {layer * 1000:7.1f} ms  "

@@ -254,6 +254,241 @@ def import_ga(ctx: click.Context, files: tuple[Path, ...], batch_size: int) -> N
     click.echo(report.summary())
 
 
+@cli.group()
+def kpi() -> None:
+    """Metrics from the one catalog: queries, the daily summary, why a metric moved."""
+
+
+def _as_of(settings: Settings, value: dt.date | None) -> dt.date:
+    return value or dt.datetime.now(settings.zone).date()
+
+
+def _period(settings: Settings, as_of: dt.date, text: str | None,
+            start: dt.date | None, end: dt.date | None):  # fmt: skip
+    from kpi.periods import PeriodError, default_period, explicit_period, resolve_period
+
+    try:
+        if text and (start or end):
+            raise PeriodError("give either --period or --from/--to, not both")
+        if text:
+            return resolve_period(text, as_of)
+        if start or end:
+            if not (start and end):
+                raise PeriodError("--from and --to go together")
+            return explicit_period(start, end)
+        return default_period(as_of)
+    except PeriodError as exc:
+        _fail(str(exc))
+
+
+def _parse_filters(items: tuple[str, ...]) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            _fail(f"--filter {item!r}: write it as DIMENSION=VALUE, e.g. device=mobile")
+        filters.setdefault(name.strip(), []).extend(v.strip() for v in value.split(","))
+    return filters
+
+
+@kpi.command("query")
+@click.option("--metric", "metrics", multiple=True, required=True, help="A metric (repeatable).")
+@click.option("--by", "dimensions", multiple=True, help="A dimension to group by (repeatable).")
+@click.option("--filter", "filters", multiple=True, help="DIMENSION=VALUE[,VALUE] (repeatable).")
+@click.option("--from", "start", callback=_date, help="First day (YYYY-MM-DD).")
+@click.option("--to", "end", callback=_date, help="Last day (YYYY-MM-DD).")
+@click.option("--period", help='A period in words: "지난주", "last 14 days", "10월".')
+@click.option("--as-of", "as_of", callback=_date, help="Resolve periods as if today were this day.")
+@click.option(
+    "--compare",
+    type=click.Choice(["previous", "week", "year"]),
+    help="Also run the query on a comparison period.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), help="At most this many rows.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"query": ..., "rows": [...]}.')
+@click.option("--sql", "show_sql", is_flag=True, help="Print the SQL instead of running it.")
+@click.option(
+    "--dialect",
+    type=click.Choice(["duckdb", "mssql"]),
+    help="With --sql: the dialect (default: the warehouse's).",
+)
+@click.pass_context
+def kpi_query(ctx: click.Context, metrics, dimensions, filters, start, end, period, as_of,
+              compare, limit, as_json, show_sql, dialect) -> None:  # fmt: skip
+    """Run a metric query from the catalog."""
+    from kpi.catalog import CatalogError
+    from kpi.query import MetricQuery, check_filter_values, compile_sql, run_query
+
+    settings = _settings(ctx)
+    resolved = _period(settings, _as_of(settings, as_of), period, start, end)
+    try:
+        query = MetricQuery.build(
+            metrics, resolved.start, resolved.end, dimensions, _parse_filters(filters),
+            limit=limit, compare=compare,
+        )  # fmt: skip
+        if show_sql:
+            dialect = dialect or ("mssql" if "mssql" in settings.database_url else "duckdb")
+            click.echo(compile_sql(query, dialect=dialect, zone=settings.timezone))
+            return
+        warehouse = _warehouse(ctx)
+        query = check_filter_values(warehouse, query, zone=settings.timezone)
+    except CatalogError as exc:
+        _fail(str(exc))
+    result = run_query(warehouse, query, zone=settings.timezone)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_rows(result, resolved)
+
+
+def _print_rows(result, period) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from kpi.catalog import DIMENSIONS, METRICS
+    from kpi.units import format_value
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(f"{period.label_en} · {period.label_ko}")
+    table = Table(*[DIMENSIONS[d].label_en for d in result.query.dimensions],
+                  *[METRICS[m].label_en for m in result.query.metrics])  # fmt: skip
+    for row in result.rows:
+        table.add_row(
+            *[str(row[d]) for d in result.query.dimensions],
+            *[format_value(row[m], METRICS[m].unit) for m in result.query.metrics],
+        )
+    console.print(table)
+
+
+@kpi.command("summary")
+@click.option("--date", "day", callback=_date, help="The day to sum up (default: yesterday).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the revenue chart of the last 14 days as a PNG.",
+)
+@click.pass_context
+def kpi_summary(ctx: click.Context, day: dt.date | None, as_json: bool, chart: Path | None) -> None:
+    """The morning KPI summary: headline metrics, changes, top movers, 14-day trends."""
+    from kpi.summary import daily_summary
+
+    settings = _settings(ctx)
+    day = day or _as_of(settings, None) - dt.timedelta(days=1)
+    summary = daily_summary(_warehouse(ctx), day, zone=settings.timezone)
+    if chart is not None:
+        _write_summary_chart(summary, chart)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_summary(summary)
+
+
+def _write_summary_chart(summary, path: Path) -> None:
+    from kpi.charts import Series, line_chart_png
+
+    points = summary.series["revenue"]
+    series = Series("매출", [d for d, _ in points], [v for _, v in points])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(line_chart_png(series, unit="usd", title="최근 14일 매출", lang="ko"))
+
+
+def _print_summary(summary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from kpi.catalog import METRICS
+    from kpi.units import format_value
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    console.print(f"KPI summary for {summary.date:%Y-%m-%d (%a)}")
+    table = Table("metric", "value", "vs previous day", "vs same weekday last week")
+    for line in summary.kpis:
+        unit = METRICS[line.metric].unit
+        table.add_row(
+            f"{METRICS[line.metric].label_en} · {METRICS[line.metric].label_ko}",
+            format_value(line.value, unit),
+            _change(line.change_vs_previous_day, unit),
+            _change(line.change_vs_week_ago, unit),
+        )
+    console.print(table)
+    for mover in summary.movers:
+        unit = METRICS[mover.metric].unit
+        console.print(
+            f"  {mover.dimension} {mover.segment}: {METRICS[mover.metric].label_en} "
+            f"{format_value(mover.value, unit)} ({'+' if mover.change >= 0 else '-'}"
+            f"{format_value(abs(mover.change), unit)} vs a week before)"
+        )
+
+
+def _change(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "ratio":
+        return f"{value * 100:+.2f}%p"
+    return f"{value * 100:+.1f}%"
+
+
+@kpi.command("why")
+@click.option("--metric", "metric_name", required=True, help="The metric that moved.")
+@click.option("--period", help='The period to explain, e.g. "last week" or "지난주".')
+@click.option("--from", "start", callback=_date, help="First day (YYYY-MM-DD).")
+@click.option("--to", "end", callback=_date, help="Last day (YYYY-MM-DD).")
+@click.option(
+    "--compare",
+    type=click.Choice(["previous", "week", "year"]),
+    default="previous",
+    show_default=True,
+    help="What to compare the period with.",
+)
+@click.option("--as-of", "as_of", callback=_date, help="Resolve periods as if today were this day.")
+@click.option("--filter", "filters", multiple=True, help="DIMENSION=VALUE (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the decomposition as JSON.")
+@click.pass_context
+def kpi_why(ctx: click.Context, metric_name, period, start, end, compare, as_of, filters,
+            as_json) -> None:  # fmt: skip
+    """Why a metric moved: its change split into factors and segments that add up."""
+    from kpi.catalog import CatalogError
+    from kpi.drivers import explain
+    from kpi.periods import comparison_period
+
+    settings = _settings(ctx)
+    current = _period(settings, _as_of(settings, as_of), period, start, end)
+    baseline = comparison_period(current, compare)
+    single = {k: v[0] for k, v in _parse_filters(filters).items()}
+    try:
+        report = explain(
+            _warehouse(ctx), metric_name, (current.start, current.end),
+            (baseline.start, baseline.end), zone=settings.timezone, filters=single,
+        )  # fmt: skip
+    except CatalogError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    _print_why(report, current, baseline)
+
+
+def _print_why(report, current, baseline) -> None:
+    from kpi.catalog import METRICS
+    from kpi.units import format_value
+
+    unit = METRICS[report.metric].unit
+    click.echo(
+        f"{METRICS[report.metric].label_en}: {format_value(report.before, unit)} "
+        f"({baseline.label_en}) -> {format_value(report.after, unit)} ({current.label_en})"
+    )
+    for factor in report.factors:
+        click.echo(f"  {factor.factor}: {format_value(factor.contribution, unit)}")
+    click.echo("largest contributions:")
+    for driver in report.top_drivers[:5]:
+        main = driver.main_effect
+        click.echo(
+            f"  {driver.dimension} {driver.segment}: {format_value(driver.contribution, unit)}"
+            f" (mostly {main.factor})"
+        )
+
+
 def main() -> None:
     cli(obj={})
 

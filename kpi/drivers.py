@@ -35,7 +35,9 @@ from kpi.query import MetricQuery, run_query
 DRIVER_DIMENSIONS = ("channel", "device", "country", "source")
 
 
-def shapley(before: Sequence[float], after: Sequence[float], value: Callable[..., float]) -> list[float]:
+def shapley(
+    before: Sequence[float], after: Sequence[float], value: Callable[..., float]
+) -> list[float]:
     """Each factor's share of value(*after) - value(*before), exactly additive."""
     n = len(before)
     shares = [0.0] * n
@@ -107,7 +109,10 @@ class DriverReport:
         return {
             "metric": self.metric,
             "current": {"start": self.current[0].isoformat(), "end": self.current[1].isoformat()},
-            "baseline": {"start": self.baseline[0].isoformat(), "end": self.baseline[1].isoformat()},
+            "baseline": {
+                "start": self.baseline[0].isoformat(),
+                "end": self.baseline[1].isoformat(),
+            },
             "before": self.before,
             "after": self.after,
             "change": self.change,
@@ -181,7 +186,9 @@ def _revenue_factors(then: dict, now: dict) -> list[Effect]:
     before = [then["sessions"] or 0, then["conversion_rate"] or 0, then["aov"] or 0]
     after = [now["sessions"] or 0, now["conversion_rate"] or 0, now["aov"] or 0]
     parts = shapley(before, after, _product)
-    return [Effect(f, c) for f, c in zip(("sessions", "conversion_rate", "aov"), parts, strict=True)]
+    return [
+        Effect(f, c) for f, c in zip(("sessions", "conversion_rate", "aov"), parts, strict=True)
+    ]
 
 
 def _segment(name: str, dim: str, segment: str, then: dict | None, now: dict | None,
@@ -221,7 +228,9 @@ def _share(part: float | None, whole: float | None) -> float:
     return (part or 0.0) / whole if whole else 0.0
 
 
-def _ratio_terms(row: dict, total: dict, name: str, denominator: str, average: float) -> list[float]:
+def _ratio_terms(
+    row: dict, total: dict, name: str, denominator: str, average: float
+) -> list[float]:
     share = _share(row.get(denominator), total.get(denominator))
     rate = row.get(name)
     return [share, (rate if rate is not None else average) - average]

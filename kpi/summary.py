@@ -88,7 +88,9 @@ def relative_change(current: float | None, previous: float | None, is_ratio: boo
     return (current - previous) / abs(previous)
 
 
-def daily_summary(warehouse: Any, day: dt.date, *, zone: str, movers_per_dimension: int = 2) -> DailySummary:
+def daily_summary(
+    warehouse: Any, day: dt.date, *, zone: str, movers_per_dimension: int = 2
+) -> DailySummary:
     """The summary of `day` (usually yesterday in the reporting time zone)."""
     first = day - dt.timedelta(days=SPARKLINE_DAYS)
     query = MetricQuery.build(HEADLINE_METRICS, first, day, ["date"])
@@ -113,7 +115,9 @@ def _movers(warehouse: Any, day: dt.date, zone: str, per_dimension: int) -> list
     movers: list[Mover] = []
     for dim in MOVER_DIMENSIONS:
         query = MetricQuery.build(MOVER_METRICS, week_ago, day, ["date", dim])
-        rows = [r for r in run_query(warehouse, query, zone=zone).rows if r["date"] in (day, week_ago)]
+        rows = [
+            r for r in run_query(warehouse, query, zone=zone).rows if r["date"] in (day, week_ago)
+        ]
         for name in MOVER_METRICS:
             now = {str(r[dim]): r[name] or 0 for r in rows if r["date"] == day}
             then = {str(r[dim]): r[name] or 0 for r in rows if r["date"] == week_ago}
