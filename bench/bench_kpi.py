@@ -66,7 +66,8 @@ def columns_read(query: MetricQuery) -> dict[str, set[str]]:
 def bare_scan(connection, read: dict[str, set[str]]) -> Callable[[], object]:
     sqls = []
     for table, columns in read.items():
-        picked = ", ".join(f'count("{c}")' for c in sorted(columns)) or "count(*)"
+        # hash() makes DuckDB read every value; count() alone is answered from statistics.
+        picked = ", ".join(f'sum(hash("{c}"))' for c in sorted(columns)) or "count(*)"
         sqls.append(f'SELECT {picked} FROM ga_data."{table}"')
 
     def scan() -> None:
