@@ -69,10 +69,14 @@ SESSION_FROM = f"""
 
 def gold(warehouse, metric: str, dim: str | None, where: str = "") -> dict:
     if metric == "product_revenue":
-        expression = GOLD_DIMENSION[dim] if dim in GOLD_DIMENSION else {
-            "product_category": "regexp_extract(p.\"v2ProductCategory\", '^[^/]*/([^/]*)', 1)",
-            "product_name": 'p."v2ProductName"',
-        }[dim]
+        expression = (
+            GOLD_DIMENSION[dim]
+            if dim in GOLD_DIMENSION
+            else {
+                "product_category": "regexp_extract(p.\"v2ProductCategory\", '^[^/]*/([^/]*)', 1)",
+                "product_name": 'p."v2ProductName"',
+            }[dim]
+        )
         sql = f"""SELECT {expression} AS k, SUM(COALESCE(p."productRevenue", 0)) / 1e6 AS v
                   FROM ga_data."HitsProduct" p JOIN ga_data."Hits" h USING (hit_key)
                   JOIN ga_data."Sessions" s USING (session_key)
@@ -98,11 +102,26 @@ def assert_same(expected: dict, actual: dict) -> None:
         if got is None:
             assert value in (0, None), (key, value)
         else:
-            assert value is not None and math.isclose(got, value, rel_tol=1e-9, abs_tol=1e-9), (key, got, value)
+            assert value is not None and math.isclose(got, value, rel_tol=1e-9, abs_tol=1e-9), (
+                key,
+                got,
+                value,
+            )
     assert set(actual) <= set(expected)
 
 
-SESSION_DIMENSIONS = [None, "date", "week", "month", "weekday", "hour", "channel", "source", "device", "country"]
+SESSION_DIMENSIONS = [
+    None,
+    "date",
+    "week",
+    "month",
+    "weekday",
+    "hour",
+    "channel",
+    "source",
+    "device",
+    "country",
+]
 
 
 @pytest.mark.parametrize("dim", SESSION_DIMENSIONS)
@@ -113,7 +132,9 @@ def test_every_metric_by_every_dimension_equals_the_hand_written_sql(four_weeks,
 
 @pytest.mark.parametrize("dim", [None, "product_category", "product_name", "device", "date"])
 def test_product_revenue_by_product_dimensions(four_weeks, dim):
-    assert_same(gold(four_weeks, "product_revenue", dim), measured(four_weeks, "product_revenue", dim))
+    assert_same(
+        gold(four_weeks, "product_revenue", dim), measured(four_weeks, "product_revenue", dim)
+    )
 
 
 @pytest.mark.parametrize("metric", ["revenue", "conversion_rate", "cart_abandonment_rate", "users"])
@@ -129,7 +150,9 @@ def test_product_revenue_equals_revenue_when_every_purchase_lists_its_products(f
 
 
 def test_a_ratio_over_nothing_is_none_not_an_error(four_weeks):
-    query = MetricQuery.build(["conversion_rate", "aov", "sessions"], dt.date(2020, 1, 1), dt.date(2020, 1, 2))
+    query = MetricQuery.build(
+        ["conversion_rate", "aov", "sessions"], dt.date(2020, 1, 1), dt.date(2020, 1, 2)
+    )
     assert run_query(four_weeks, query, zone=ZONE).rows == [
         {"conversion_rate": None, "aov": None, "sessions": 0}
     ]
@@ -144,7 +167,9 @@ def test_limit_and_order_give_the_top_segments(four_weeks):
 
 
 def test_time_dimensions_come_in_time_order(four_weeks):
-    rows = run_query(four_weeks, MetricQuery.build(["revenue"], START, END, ["date"]), zone=ZONE).rows
+    rows = run_query(
+        four_weeks, MetricQuery.build(["revenue"], START, END, ["date"]), zone=ZONE
+    ).rows
     assert [r["date"] for r in rows] == [START + dt.timedelta(days=i) for i in range(21)]
 
 
@@ -157,7 +182,9 @@ def test_metrics_of_several_grains_come_back_in_one_row_per_segment(four_weeks):
 
 
 def test_comparison_runs_the_same_query_on_the_shifted_period(four_weeks):
-    query = MetricQuery.build(["sessions"], dt.date(2026, 11, 16), dt.date(2026, 11, 22), compare="previous")
+    query = MetricQuery.build(
+        ["sessions"], dt.date(2026, 11, 16), dt.date(2026, 11, 22), compare="previous"
+    )
     result = run_query(four_weeks, query, zone=ZONE)
     previous = gold_sessions(four_weeks, dt.date(2026, 11, 9), dt.date(2026, 11, 15))
     assert result.comparison is not None
@@ -170,7 +197,9 @@ def gold_sessions(warehouse, start, end) -> int:
                                WHERE date BETWEEN DATE '{start}' AND DATE '{end}'""")[0]["n"]
 
 
-@pytest.mark.parametrize("dim", [*SESSION_DIMENSIONS[1:], "campaign", "medium", "os", "continent", "city"])
+@pytest.mark.parametrize(
+    "dim", [*SESSION_DIMENSIONS[1:], "campaign", "medium", "os", "continent", "city"]
+)
 def test_every_compiled_tsql_statement_parses(dim):
     for metric in METRICS:
         dims = [dim] if metric != "product_revenue" else ["product_category", dim]
@@ -191,7 +220,10 @@ def test_tsql_uses_tsql_spellings():
     [
         (lambda: MetricQuery.build(["revenu"], START, END), "did you mean revenue"),
         (lambda: MetricQuery.build(["revenue"], START, END, ["devise"]), "did you mean device"),
-        (lambda: MetricQuery.build(["revenue"], START, END, ["product_category"]), "product metrics only"),
+        (
+            lambda: MetricQuery.build(["revenue"], START, END, ["product_category"]),
+            "product metrics only",
+        ),
         (lambda: MetricQuery.build(["revenue"], END, START), "before it starts"),
         (lambda: MetricQuery.build([], START, END), "at least one metric"),
     ],
@@ -205,7 +237,11 @@ def test_an_unknown_filter_value_lists_close_matches(four_weeks):
     query = MetricQuery.build(["sessions"], START, END, filters={"country": "United Kingdon"})
     with pytest.raises(CatalogError, match="did you mean United Kingdom"):
         check_filter_values(four_weeks, query, zone=ZONE)
-    fixed = check_filter_values(four_weeks, MetricQuery.build(["sessions"], START, END, filters={"device": "MOBILE"}), zone=ZONE)
+    fixed = check_filter_values(
+        four_weeks,
+        MetricQuery.build(["sessions"], START, END, filters={"device": "MOBILE"}),
+        zone=ZONE,
+    )
     assert fixed.filters == (("device", ("mobile",)),)
 
 
@@ -215,13 +251,35 @@ def test_the_example_questions_meanings_run(four_weeks):
         q = json.loads(line)
         if q["route"] != "sql":
             continue
-        query = MetricQuery.build(q["metrics"], dt.date.fromisoformat(q["start"]), dt.date.fromisoformat(q["end"]),
-                                  q["dimensions"], q["filters"], limit=q.get("limit"))
+        query = MetricQuery.build(
+            q["metrics"],
+            dt.date.fromisoformat(q["start"]),
+            dt.date.fromisoformat(q["end"]),
+            q["dimensions"],
+            q["filters"],
+            limit=q.get("limit"),
+        )
         result = run_query(four_weeks, check_filter_values(four_weeks, query, zone=ZONE), zone=ZONE)
         assert result.rows, q["q"]
 
 
 def test_every_dimension_of_metrics_md_is_in_the_catalog():
-    assert set(DIMENSIONS) == {"date", "week", "month", "weekday", "hour", "channel", "source", "medium",
-                               "campaign", "device", "browser", "os", "country", "continent", "city",
-                               "product_name", "product_category"}
+    assert set(DIMENSIONS) == {
+        "date",
+        "week",
+        "month",
+        "weekday",
+        "hour",
+        "channel",
+        "source",
+        "medium",
+        "campaign",
+        "device",
+        "browser",
+        "os",
+        "country",
+        "continent",
+        "city",
+        "product_name",
+        "product_category",
+    }
