@@ -18,7 +18,8 @@ QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
 
 run: setup data
 	@$(BIN)/commercy data stats
-	@echo "Commercy's warehouse is ready. The Teams bot and the Agents Playground start here once they exist (issue #4)."
+	@$(BIN)/commercy kpi summary
+	@echo "Commercy's warehouse and metric layer are ready. The Teams bot and the Agents Playground start here once they exist (issue #4)."
 
 test: setup
 	$(BIN)/python -m pytest
@@ -44,9 +45,10 @@ $(STAMP): requirements.txt pyproject.toml
 data: setup
 	@$(BIN)/commercy data generate --if-empty
 
-bench: setup
+bench: setup data
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_kpi.py
 
 lint: setup
 	$(BIN)/ruff check .
