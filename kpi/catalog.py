@@ -280,24 +280,23 @@ METRIC_INDEX = _index(METRICS)
 DIMENSION_INDEX = _index(DIMENSIONS)
 
 
+def _lookup(kind: str, word: str, index: dict[str, str], items: dict) -> Metric | Dimension:
+    name = index.get(word.strip().lower())
+    if name is None:
+        close = _close(word, index)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise CatalogError(f"unknown {kind} {word!r}{hint} (known: {', '.join(items)})")
+    return items[name]
+
+
 def metric(word: str) -> Metric:
     """The metric named or meant by `word` (canonical name or synonym, any case)."""
-    name = METRIC_INDEX.get(word.strip().lower())
-    if name is None:
-        close = _close(word, METRIC_INDEX)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise CatalogError(f"unknown metric {word!r}{hint} (known: {', '.join(METRICS)})")
-    return METRICS[name]
+    return _lookup("metric", word, METRIC_INDEX, METRICS)
 
 
 def dimension(word: str) -> Dimension:
     """The dimension named or meant by `word` (canonical name or synonym, any case)."""
-    name = DIMENSION_INDEX.get(word.strip().lower())
-    if name is None:
-        close = _close(word, DIMENSION_INDEX)
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise CatalogError(f"unknown dimension {word!r}{hint} (known: {', '.join(DIMENSIONS)})")
-    return DIMENSIONS[name]
+    return _lookup("dimension", word, DIMENSION_INDEX, DIMENSIONS)
 
 
 def canonical_value(dim: Dimension, word: str, known: list[str] | None = None) -> str:
