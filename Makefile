@@ -6,8 +6,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages: unixodbc is libodbc for pyodbc (Azure SQL through ODBC Driver 18).
-APT_PACKAGES := unixodbc
+# Debian packages: unixodbc is libodbc for pyodbc (Azure SQL through ODBC Driver 18);
+# chromium is the real browser the end-to-end tests drive (Playwright, its executable
+# path); fonts-noto-cjk so Hangul renders in it instead of empty boxes.
+APT_PACKAGES := unixodbc chromium fonts-noto-cjk
+NODE_STAMP := node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # pip's output goes to a log that is shown only when an install fails.
@@ -17,14 +20,13 @@ QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
 .PHONY: run test setup system data bench lint format clean
 
 run: setup data
-	@$(BIN)/commercy data stats
 	@$(BIN)/commercy kpi summary
-	@echo "Commercy's warehouse and metric layer are ready. The Teams bot and the Agents Playground start here once they exist (issue #4)."
+	@$(BIN)/commercy serve
 
 test: setup
 	$(BIN)/python -m pytest
 
-setup: system $(STAMP)
+setup: system $(STAMP) $(NODE_STAMP)
 
 system:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -39,6 +41,12 @@ $(STAMP): requirements.txt pyproject.toml
 	@$(PIP) install --upgrade pip $(QUIET)
 	@$(PIP) install -r requirements.txt $(QUIET)
 	@$(PIP) install --no-deps -e . $(QUIET)
+	@touch $@
+
+# The Microsoft 365 Agents Playground (a local Teams), pinned in package-lock.json.
+$(NODE_STAMP): package.json package-lock.json | $(STAMP)
+	@echo "installing Node packages (the Agents Playground)"
+	@npm ci --no-audit --no-fund --loglevel=error > $(LOG).npm 2>&1 || { cat $(LOG).npm; exit 1; }
 	@touch $@
 
 # The sample year, unless the warehouse already holds data.

@@ -489,6 +489,56 @@ def _print_why(report, current, baseline) -> None:
         )
 
 
+@cli.command()
+@click.argument("question")
+@click.option("--as-of", "as_of", callback=_date, help="Answer as if today were this day.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print {"route", "query", "rows", "sql", "text", "card"}.',
+)
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_of: dt.date | None, as_json: bool) -> None:
+    """Ask Commercy a question, as in Teams, without Teams."""
+    from dialogs.answer import AskContext, answer
+
+    settings = _settings(ctx)
+    context = AskContext(warehouse=_warehouse(ctx), zone=settings.timezone,
+                         as_of=_as_of(settings, as_of))  # fmt: skip
+    reply = answer(question, context)
+    if as_json:
+        click.echo(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(reply.text)
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(1, 65535), help="The bot's port (COMMERCY_PORT).")
+@click.option(
+    "--playground/--no-playground",
+    default=True,
+    show_default=True,
+    help="Also start the Microsoft 365 Agents Playground (a local Teams).",
+)
+@click.option(
+    "--playground-port",
+    type=click.IntRange(1, 65535),
+    help="The Playground's port (COMMERCY_PLAYGROUND_PORT).",
+)
+@click.pass_context
+def serve(
+    ctx: click.Context, port: int | None, playground: bool, playground_port: int | None
+) -> None:
+    """Start the bot (and the Agents Playground); Ctrl+C stops both."""
+    from bot.serve import run
+
+    settings = _settings(ctx)
+    port = port or settings.port
+    playground_port = playground_port or settings.playground_port
+    run(settings, port=port, playground_port=playground_port if playground else None)
+
+
 def main() -> None:
     cli(obj={})
 

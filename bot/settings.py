@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("INFO", validation_alias="COMMERCY_LOG_LEVEL")
 
+    # The bot. Empty app id = local mode: no Bot Framework auth (Agents Playground).
+    app_id: str = Field("", validation_alias="MicrosoftAppId")
+    app_password: str = Field("", validation_alias="MicrosoftAppPassword")
+    app_type: str = Field("MultiTenant", validation_alias="MicrosoftAppType")
+    app_tenant_id: str = Field("", validation_alias="MicrosoftAppTenantId")
+    port: int = Field(3978, ge=1, le=65535, validation_alias="COMMERCY_PORT")
+    playground_port: int = Field(56150, ge=1, le=65535, validation_alias="COMMERCY_PLAYGROUND_PORT")
+    public_url: str = Field("", validation_alias="COMMERCY_PUBLIC_URL")
+    state_url: str = Field("sqlite:///data/state.sqlite3", validation_alias="COMMERCY_STATE_URL")
+    chart_ttl_seconds: int = Field(
+        86_400, ge=60, le=30 * 86_400, validation_alias="COMMERCY_CHART_TTL_SECONDS"
+    )
+    reply_budget_seconds: float = Field(
+        10.0, ge=1, le=14, validation_alias="COMMERCY_REPLY_BUDGET_SECONDS"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -68,6 +84,33 @@ class Settings(BaseSettings):
         if value.upper() not in levels:
             raise ValueError(f"must be one of {', '.join(levels)}")
         return value.upper()
+
+    @field_validator("app_type")
+    @classmethod
+    def _known_app_type(cls, value: str) -> str:
+        types = ("MultiTenant", "SingleTenant", "UserAssignedMSI")
+        if value not in types:
+            raise ValueError(f"must be one of {', '.join(types)}")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("state_url")
+    @classmethod
+    def _sqlite_state(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("must be sqlite:///PATH (the only state store so far)")
+        return value
+
+    @property
+    def bot_url(self) -> str:
+        """Where people and Teams reach the bot's web endpoints (chart images)."""
+        return self.public_url or f"http://localhost:{self.port}"
 
     @property
     def zone(self) -> ZoneInfo:

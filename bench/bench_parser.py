@@ -1,0 +1,167 @@
+"""Accuracy and speed of the offline parser (dialogs/parser.py), in one run.
+
+Cases: ../shared/questions.jsonl (the issue's reference questions) and
+tests/data/parser_cases.jsonl (marketer questions in Korean and English, follow-ups,
+clarifications, unknowns, commands). Cases marked "set": "holdout" were written after the
+parser and first measured unseen; they are reported separately. A case is right when the
+route matches and, when the case gives them, so do the metrics (in order), dimensions,
+filters, start, end and limit of the query. as_of is 2026-11-24 unless a case sets its own.
+
+Prints accuracy overall, per language and per route, the median and 95th-percentile parse
+time per question (the Korean model is loaded before timing), and every miss.
+
+    .venv/bin/python bench/bench_parser.py [--runs 5] [--quiet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dialogs.parser import Parsed, detect_language, parse
+from kpi.query import MetricQuery
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = {
+    "questions.jsonl": ROOT.parent / "shared" / "questions.jsonl",
+    "parser_cases.jsonl": ROOT / "tests" / "data" / "parser_cases.jsonl",
+}
+AS_OF = dt.date(2026, 11, 24)
+TARGET = 0.95
+QUERY_FIELDS = ("metrics", "dimensions", "filters", "start", "end", "limit")
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def previous_query(case: dict[str, Any]) -> MetricQuery | None:
+    previous = case.get("previous")
+    if previous is None:
+        return None
+    return MetricQuery.build(
+        previous["metrics"],
+        dt.date.fromisoformat(previous["start"]),
+        dt.date.fromisoformat(previous["end"]),
+        previous.get("dimensions", ()),
+        previous.get("filters"),
+        limit=previous.get("limit"),
+    )
+
+
+def as_of(case: dict[str, Any]) -> dt.date:
+    return dt.date.fromisoformat(case["as_of"]) if "as_of" in case else AS_OF
+
+
+def actual_fields(parsed: Parsed) -> dict[str, Any]:
+    query = parsed.query
+    if query is None:
+        return {}
+    return {
+        "metrics": list(query.metrics),
+        "dimensions": list(query.dimensions),
+        "filters": {name: sorted(values) for name, values in query.filters},
+        "start": query.start.isoformat(),
+        "end": query.end.isoformat(),
+        "limit": query.limit,
+    }
+
+
+def expected_fields(case: dict[str, Any]) -> dict[str, Any]:
+    if "metrics" not in case:
+        return {}
+    filters = case.get("filters", {})
+    return {
+        "metrics": case["metrics"],
+        "dimensions": case.get("dimensions", []),
+        "filters": {k: sorted([v] if isinstance(v, str) else v) for k, v in filters.items()},
+        "start": case["start"],
+        "end": case["end"],
+        "limit": case.get("limit"),
+    }
+
+
+def mismatch(case: dict[str, Any], parsed: Parsed) -> str | None:
+    """Why `parsed` is wrong for `case`, or None when it is right."""
+    if parsed.route != case["route"]:
+        return f"route {parsed.route} != {case['route']}"
+    expected = expected_fields(case)
+    if not expected:
+        return None
+    actual = actual_fields(parsed)
+    if not actual:
+        return "no query"
+    wrong = [f"{k} {actual[k]} != {expected[k]}" for k in QUERY_FIELDS if actual[k] != expected[k]]
+    return "; ".join(wrong) or None
+
+
+def timed_parse(case: dict[str, Any], runs: int) -> tuple[Parsed, float]:
+    previous = previous_query(case)
+    timings = []
+    parsed = parse(case["q"], as_of=as_of(case), previous=previous)
+    for _ in range(runs):
+        started = time.perf_counter()
+        parse(case["q"], as_of=as_of(case), previous=previous)
+        timings.append(time.perf_counter() - started)
+    return parsed, statistics.median(timings)
+
+
+def percent(right: int, total: int) -> str:
+    return f"{right}/{total} = {100 * right / total:.1f} %" if total else "-"
+
+
+def main() -> int:
+    options = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    options.add_argument("--runs", type=int, default=5, help="timed parses per question")
+    options.add_argument("--quiet", action="store_true", help="do not list the misses")
+    args = options.parse_args()
+
+    started = time.perf_counter()
+    parse("어제 매출", as_of=AS_OF)  # loads the Korean model
+    load_seconds = time.perf_counter() - started
+
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    timings: list[float] = []
+    misses: list[str] = []
+    for source, path in SOURCES.items():
+        for case in load(path):
+            parsed, seconds = timed_parse(case, args.runs)
+            timings.append(seconds)
+            why = mismatch(case, parsed)
+            subset = f"source {source}" + (f" ({case['set']})" if "set" in case else "")
+            keys = ("all", f"lang {detect_language(case['q'])}", subset, f"route {case['route']}")
+            for key in keys:
+                totals[key][1] += 1
+                totals[key][0] += why is None
+            if why is not None:
+                misses.append(f"  [{source}] {case['q']!r}: {why}")
+
+    right, total = totals["all"]
+    print(f"Parser accuracy (route + metrics + dimensions + filters + start + end + limit), "
+          f"as_of {AS_OF} unless a case sets its own")  # fmt: skip
+    print(f"  overall                      {percent(right, total)}  (target {TARGET:.0%})")
+    for key in sorted(k for k in totals if k != "all"):
+        print(f"  {key:<28} {percent(*totals[key])}")
+    timings.sort()
+    p95 = timings[min(len(timings) - 1, int(0.95 * len(timings)))]
+    print(f"Parse time per question: median {1000 * statistics.median(timings):.2f} ms, "
+          f"95th percentile {1000 * p95:.2f} ms (first call, loading kiwipiepy: "
+          f"{load_seconds:.2f} s)")  # fmt: skip
+    if misses and not args.quiet:
+        print(f"Misses ({len(misses)}):")
+        print("\n".join(misses))
+    return 0 if right / total >= TARGET else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""The composition root: settings in, a running aiohttp web app out.
+
+Routes:
+- POST /api/messages   Bot Framework activities (CloudAdapter; authenticated when
+                       MicrosoftAppId is set, open for the local Agents Playground)
+- GET  /healthz        warehouse and state store reachable, as JSON (200 or 503)
+- GET  /charts/{id}.png  chart images behind unguessable, expiring ids; no listing
+
+Malformed requests get a 4xx before they reach the adapter; a failure inside a turn
+gets an apology in the user's language with a correlation id, and the process goes on.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity
+
+from bot.handler import CommercyBot, _apology
+from bot.settings import Settings
+from bot.state import StateStore
+from dialogs.answer import language_of
+from kpi.warehouse import open_warehouse
+
+log = logging.getLogger(__name__)
+
+BOT = web.AppKey("bot", CommercyBot)
+STATE = web.AppKey("state", StateStore)
+WAREHOUSE = web.AppKey("warehouse", object)
+MAX_BODY_BYTES = 256 * 1024  # an activity is at most ~100 KB; more is not Teams
+CHART_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+class _AuthConfig:
+    """The attribute names botbuilder's configuration factory reads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.APP_ID = settings.app_id
+        self.APP_PASSWORD = settings.app_password
+        self.APP_TYPE = settings.app_type
+        self.APP_TENANTID = settings.app_tenant_id
+
+
+def create_app(
+    settings: Settings,
+    *,
+    warehouse: Any = None,
+    state: StateStore | None = None,
+    today: Callable[[], dt.date] | None = None,
+) -> web.Application:
+    """The bot's web app; tests pass their own warehouse, state store and calendar."""
+    warehouse = warehouse or open_warehouse(
+        settings.database_url, query_timeout_seconds=settings.query_timeout_seconds
+    )
+    state = state or StateStore.from_url(settings.state_url)
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AuthConfig(settings)))
+
+    async def send_later(reference: Any, callback: Any) -> None:
+        await adapter.continue_conversation(reference, callback, settings.app_id or None)
+
+    def chart_url(png: bytes) -> str:
+        return f"{settings.bot_url}/charts/{state.save_chart(png, settings.chart_ttl_seconds)}.png"
+
+    bot = CommercyBot(
+        state=state,
+        warehouse=warehouse,
+        zone=settings.timezone,
+        today=today or (lambda: dt.datetime.now(settings.zone).date()),
+        chart_url=chart_url,
+        app_id=settings.app_id,
+        reply_budget_seconds=settings.reply_budget_seconds,
+        send_later=send_later,
+    )
+
+    async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+        correlation_id = uuid.uuid4().hex[:12]
+        log.error("turn failed [%s]: %r", correlation_id, error, exc_info=error)
+        lang = language_of(turn_context.activity.text or "")
+        try:
+            await turn_context.send_activity(_apology(lang, correlation_id))
+        except Exception:  # the channel may be the thing that failed
+            log.exception("could not send the apology [%s]", correlation_id)
+
+    adapter.on_turn_error = on_turn_error
+
+    async def messages(request: web.Request) -> web.Response:
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return _problem(415, "send the activity as application/json")
+        try:
+            body = await request.json(loads=json.loads)
+        except (ValueError, UnicodeDecodeError):
+            return _problem(400, "the body is not JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return _problem(400, "an activity is a JSON object with a type")
+        if body["type"] == "message" and not _valid_message(body):
+            return _problem(400, "a message activity needs conversation.id and a text or value")
+        try:
+            Activity().deserialize(body)
+        except Exception:
+            return _problem(400, "the activity's fields have the wrong types")
+        if settings.app_id and not _looks_like_a_token(request.headers.get("Authorization", "")):
+            return _problem(401, "a Bot Framework token is required")
+        try:
+            return await adapter.process(_Replay(request, body), bot)
+        except web.HTTPException:
+            raise  # 401 for a bad token, and the like
+        except Exception:
+            correlation_id = uuid.uuid4().hex[:12]
+            log.exception("activity failed outside a turn [%s]", correlation_id)
+            return _problem(500, f"internal error {correlation_id}")
+
+    async def healthz(_request: web.Request) -> web.Response:
+        checks = {}
+        try:
+            warehouse.query("SELECT 1 AS ok")
+            checks["warehouse"] = "ok"
+        except Exception as exc:
+            checks["warehouse"] = f"unreachable: {type(exc).__name__}"
+        try:
+            state.ping()
+            checks["state"] = "ok"
+        except Exception as exc:
+            checks["state"] = f"unreachable: {type(exc).__name__}"
+        checks["index"] = "not configured"  # the RAG issue adds the search index
+        healthy = checks["warehouse"] == "ok" and checks["state"] == "ok"
+        return web.json_response(
+            {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
+        )
+
+    async def chart(request: web.Request) -> web.Response:
+        chart_id = request.match_info["chart_id"]
+        png = state.chart(chart_id) if CHART_ID.match(chart_id) else None
+        if png is None:
+            return _problem(404, "no such chart (links expire)")
+        return web.Response(
+            body=png, content_type="image/png", headers={"Cache-Control": "private, max-age=3600"}
+        )
+
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app.router.add_post("/api/messages", messages)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/charts/{chart_id}.png", chart)
+    app[BOT] = bot
+    app[STATE] = state
+    app[WAREHOUSE] = warehouse
+    return app
+
+
+def _valid_message(body: dict) -> bool:
+    conversation = body.get("conversation")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        return False
+    text, value = body.get("text"), body.get("value")
+    return isinstance(text, str) or isinstance(value, dict)
+
+
+def _looks_like_a_token(header: str) -> bool:
+    """A JWT bearer token with an issuer; botbuilder's validator crashes (500) on tokens
+    without one, so such tokens are refused here and the adapter checks the rest."""
+    scheme, _, token = header.partition(" ")
+    parts = token.split(".")
+    if scheme != "Bearer" or len(parts) != 3:
+        return False
+    try:
+        padded = parts[1] + "=" * (-len(parts[1]) % 4)
+        claims = json.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(claims, dict) and isinstance(claims.get("iss"), str)
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class _Replay:
+    """The request with its JSON already read, for the adapter (which reads it again)."""
+
+    def __init__(self, request: web.Request, body: dict) -> None:
+        self._request = request
+        self._body = body
+        self.method = request.method
+        self.headers = request.headers
+
+    async def json(self) -> dict:
+        return self._body

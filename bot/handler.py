@@ -1,0 +1,275 @@
+"""The Teams side of Commercy: a TeamsActivityHandler that turns activities into answers.
+
+Everything Teams-specific lives here (and in bot/app.py): installs and welcome cards,
+conversation references for proactive messages, typing indicators, de-duplicating
+Teams' retries, the 15-second reply budget, card actions. The answering itself is
+`dialogs.answer.answer`, shared with `commercy ask`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from msrest.serialization import Model
+
+import cards
+from bot.state import StateStore
+from dialogs.answer import AskContext, Reply, answer, language_of
+from kpi.query import MetricQuery
+
+log = logging.getLogger(__name__)
+
+# Longest text the bot reads; Teams itself caps messages near 28 KB.
+MAX_TEXT = 2_000
+ACKNOWLEDGE = {
+    "ko": "계산 중이에요. 끝나는 대로 이 대화에 결과를 보낼게요.",
+    "en": "Working on it; I'll post the answer here when it's ready.",
+}
+
+
+class CommercyBot(TeamsActivityHandler):
+    def __init__(
+        self,
+        *,
+        state: StateStore,
+        warehouse: Any,
+        zone: str,
+        today: Callable[[], dt.date],
+        chart_url: Callable[[bytes], str],
+        app_id: str,
+        reply_budget_seconds: float = 10.0,
+        send_later: Callable[[dict, Callable], Any] | None = None,
+    ) -> None:
+        self.state = state
+        self.warehouse = warehouse
+        self.zone = zone
+        self.today = today
+        self.chart_url = chart_url
+        self.app_id = app_id
+        self.reply_budget_seconds = reply_budget_seconds
+        self.send_later = send_later
+        self.background: set[asyncio.Task] = set()
+
+    # -- installs -------------------------------------------------------------------------
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        self._remember(turn_context)
+        await self._welcome(turn_context)
+
+    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
+        self.state.forget_conversation(turn_context.activity.conversation.id)
+
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if any(member.id == bot_id for member in members_added):
+            self._remember(turn_context)
+            await self._welcome(turn_context)
+
+    async def on_members_removed_activity(
+        self, members_removed: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
+        if any(member.id == bot_id for member in members_removed):
+            self.state.forget_conversation(turn_context.activity.conversation.id)
+
+    async def _welcome(self, turn_context: TurnContext) -> None:
+        if not self.state.first_welcome(turn_context.activity.conversation.id):
+            return
+        stored = self.state.conversation(turn_context.activity.conversation.id)
+        lang = _locale_lang(turn_context.activity.locale) or (stored.lang if stored else "ko")
+        card = cards.welcome_card(lang=lang, scope=_scope(turn_context.activity))
+        await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
+    # -- messages -------------------------------------------------------------------------
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        if not self._first_time(activity):
+            log.info("duplicate activity %s ignored", activity.id)
+            return
+        text = _question_text(turn_context)
+        lang = language_of(text)
+        self._remember(turn_context, lang)
+        if not text:
+            await self._send_reply(turn_context, answer_help(lang))
+            return
+        await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+        await self._answer_within_budget(turn_context, text, lang)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """Action.Execute ("adaptiveCard/action"): an "ask" button sends a question; the
+        answer comes as a new message and the clicked card stays as it was."""
+        if turn_context.activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
+        action = value.get("action") if isinstance(value.get("action"), dict) else {}
+        data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        text = str(data.get("text", ""))[:MAX_TEXT].strip()
+        if action.get("verb") != "ask" or not text:
+            return _invoke_response(
+                400,
+                "application/vnd.microsoft.error",
+                {"code": "BadRequest", "message": "unknown action"},
+            )
+        lang = language_of(text)
+        self._remember(turn_context, lang)
+        await self._answer_within_budget(turn_context, text, lang)
+        # The message type leaves the card in place (Universal Actions); botbuilder's
+        # AdaptiveCardInvokeResponse cannot carry a string value, so the body is built here.
+        message = "아래에 답했어요." if lang == "ko" else "Answered below."
+        return _invoke_response(200, "application/vnd.microsoft.activity.message", message)
+
+    async def _answer_within_budget(self, turn_context: TurnContext, text: str, lang: str) -> None:
+        """Answer inside the reply budget, or acknowledge and finish proactively."""
+        conversation_id = turn_context.activity.conversation.id
+        work = asyncio.create_task(asyncio.to_thread(self._answer, conversation_id, text))
+        done, _ = await asyncio.wait({work}, timeout=self.reply_budget_seconds)
+        if work in done:
+            await self._send_reply(turn_context, work.result())
+            return
+        await turn_context.send_activity(MessageFactory.text(ACKNOWLEDGE[lang]))
+        reference = TurnContext.get_conversation_reference(turn_context.activity)
+        task = asyncio.create_task(self._finish_later(reference, work, lang))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def _finish_later(self, reference: Any, work: asyncio.Task, lang: str) -> None:
+        try:
+            reply = await work
+        except Exception:
+            correlation_id = uuid.uuid4().hex[:12]
+            log.exception("answering failed after the acknowledgement [%s]", correlation_id)
+            reply = Reply(
+                "error",
+                lang,
+                _apology(lang, correlation_id),
+                cards.error_card(lang=lang, correlation_id=correlation_id),
+            )
+
+        async def send(turn_context: TurnContext) -> None:
+            await self._send_reply(turn_context, reply)
+
+        if self.send_later is not None:
+            await self.send_later(reference, send)
+
+    def _answer(self, conversation_id: str, text: str) -> Reply:
+        previous = self.state.last_query(conversation_id)
+        context = AskContext(
+            warehouse=self.warehouse,
+            zone=self.zone,
+            as_of=self.today(),
+            previous=_query_from_dict(previous) if previous else None,
+            save_chart=self.chart_url,
+        )
+        reply = answer(text, context)
+        if reply.query is not None:
+            self.state.save_last_query(conversation_id, reply.query.to_dict())
+        return reply
+
+    async def _send_reply(self, turn_context: TurnContext, reply: Reply) -> None:
+        if reply.card is None:
+            await turn_context.send_activity(MessageFactory.text(reply.text))
+            return
+        message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
+        message.summary = reply.text[:200]  # what notifications and old clients show
+        await turn_context.send_activity(message)
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def _first_time(self, activity: Activity) -> bool:
+        if not activity.id or not activity.conversation:
+            return True
+        return self.state.first_time(activity.conversation.id, activity.id)
+
+    def _remember(self, turn_context: TurnContext, lang: str | None = None) -> None:
+        activity = turn_context.activity
+        if not activity.conversation or not activity.conversation.id:
+            return
+        reference = TurnContext.get_conversation_reference(activity)
+        self.state.save_conversation(
+            activity.conversation.id, reference.serialize(), scope=_scope(activity), lang=lang
+        )
+
+
+class _InvokeBody(Model):
+    """An Adaptive Card invoke response whose value may be a string (botbuilder's own
+    model types it as an object, and the adapter serialises bodies with msrest)."""
+
+    _attribute_map: ClassVar[dict[str, dict[str, str]]] = {
+        "status_code": {"key": "statusCode", "type": "int"},
+        "type": {"key": "type", "type": "str"},
+        "value": {"key": "value", "type": "object"},
+    }
+
+    def __init__(self, *, status_code: int, type: str, value: Any) -> None:
+        super().__init__()
+        self.status_code, self.type, self.value = status_code, type, value
+
+
+def _invoke_response(status: int, kind: str, value: Any) -> InvokeResponse:
+    return InvokeResponse(
+        status=status, body=_InvokeBody(status_code=status, type=kind, value=value)
+    )
+
+
+def answer_help(lang: str) -> Reply:
+    return Reply("help", lang, "", cards.help_card(lang=lang))
+
+
+def _apology(lang: str, correlation_id: str) -> str:
+    if lang == "ko":
+        return (
+            "죄송해요, 답을 만들지 못했어요. 잠시 후 다시 물어봐 주세요. "
+            f"(오류 번호 {correlation_id})"
+        )
+    return f"Sorry, I couldn't answer that. Please try again shortly. (Error id {correlation_id})"
+
+
+def _question_text(turn_context: TurnContext) -> str:
+    """The question: the text without the bot's @mention, or an Action.Submit's data."""
+    activity = turn_context.activity
+    value = activity.value if isinstance(activity.value, dict) else {}
+    if isinstance(value.get("text"), str):
+        text = value["text"]
+    else:
+        text = (
+            TurnContext.remove_recipient_mention(activity) if activity.entities else activity.text
+        )
+    text = (text or "").replace("\x00", "")
+    return "".join(c for c in text if c.isprintable() or c in "\n\t").strip()[:MAX_TEXT]
+
+
+def _scope(activity: Activity) -> str:
+    conversation_type = (
+        getattr(activity.conversation, "conversation_type", None) if activity.conversation else None
+    )
+    return {"channel": "team", "groupChat": "groupChat"}.get(conversation_type or "", "personal")
+
+
+def _locale_lang(locale: str | None) -> str | None:
+    if not locale:
+        return None
+    return "ko" if locale.lower().startswith("ko") else "en"
+
+
+def _query_from_dict(data: dict[str, Any]) -> MetricQuery | None:
+    try:
+        return MetricQuery.build(
+            data["metrics"],
+            dt.date.fromisoformat(data["start"]),
+            dt.date.fromisoformat(data["end"]),
+            data.get("dimensions", []),
+            data.get("filters") or None,
+            order_by=data.get("order_by"),
+            descending=data.get("descending", True),
+            limit=data.get("limit"),
+        )
+    except Exception:  # an old or damaged record: no follow-up context, not a failure
+        return None

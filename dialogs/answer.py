@@ -1,0 +1,283 @@
+"""The dialog stack: a message in, a reply (text and card) out, for Teams and the CLI.
+
+`answer()` routes what the parser understood: numbers go to the SQL dialog (metric layer
+-> answer card with the number, its change, a table, a chart and its SQL); help,
+greetings, clarifying questions and "I don't know that" get their cards; documents and
+reasoning are seams their issues fill, answered honestly until then. Nothing here knows
+Teams: the bot and `commercy ask` both call `answer()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import cards
+from dialogs.parser import Parsed, detect_language, parse
+from kpi.catalog import DIMENSIONS, METRICS, CatalogError
+from kpi.charts import Series, bar_chart_element, bar_chart_png, line_chart_element, line_chart_png
+from kpi.query import MetricQuery, QueryResult, check_filter_values, run_query
+from kpi.summary import relative_change
+from kpi.units import format_value
+
+log = logging.getLogger(__name__)
+
+TIME_DIMENSIONS = ("date", "week", "month")
+
+
+@dataclass
+class AskContext:
+    """What a dialog needs besides the text: the warehouse, the reporting zone, today,
+    the conversation's last query, and where chart images go (returns their URL)."""
+
+    warehouse: Any
+    zone: str
+    as_of: dt.date
+    previous: MetricQuery | None = None
+    save_chart: Callable[[bytes], str] | None = None
+
+
+@dataclass
+class Reply:
+    route: str
+    lang: str
+    text: str
+    card: dict[str, Any] | None = None
+    query: MetricQuery | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    sql: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        query = None
+        if self.query is not None:
+            query = {
+                "metrics": list(self.query.metrics),
+                "dimensions": list(self.query.dimensions),
+                "filters": {k: v[0] if len(v) == 1 else list(v) for k, v in self.query.filters},
+                "start": self.query.start.isoformat(),
+                "end": self.query.end.isoformat(),
+                "limit": self.query.limit,
+            }
+        rows = [
+            {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in r.items()}
+            for r in self.rows
+        ]
+        return {
+            "route": self.route,
+            "lang": self.lang,
+            "query": query,
+            "rows": rows,
+            "sql": self.sql,
+            "text": self.text,
+            "card": self.card,
+        }
+
+
+def answer(text: str, ctx: AskContext) -> Reply:
+    """The reply to one message. Raises only for a broken warehouse or a bug; the caller
+    turns that into an apology with a correlation id."""
+    parsed = parse(text, as_of=ctx.as_of, previous=ctx.previous)
+    lang = parsed.lang
+    if parsed.route == "sql" and parsed.query is not None:
+        return sql_reply(parsed, ctx)
+    if parsed.route in ("help", "greeting"):
+        return Reply(parsed.route, lang, _HELP_TEXT[lang], cards.help_card(lang=lang))
+    if parsed.route == "clarify":
+        prompt = parsed.prompt or _WHICH[lang]
+        choices = [(c.label, c.text) for c in parsed.choices]
+        return Reply("clarify", lang, prompt, cards.clarify_card(prompt, choices, lang=lang))
+    if parsed.route in ("rag", "reasoning", "command"):
+        return Reply(
+            parsed.route,
+            lang,
+            _NOT_YET[lang][parsed.route],
+            cards.not_yet_card(parsed.route, lang=lang),
+        )
+    prompt = parsed.prompt or _UNKNOWN[lang]
+    choices = [(c.label, c.text) for c in parsed.choices]
+    return Reply("unknown", lang, prompt, cards.unknown_card(prompt, choices, lang=lang))
+
+
+def sql_reply(parsed: Parsed, ctx: AskContext) -> Reply:
+    lang = parsed.lang
+    query = parsed.query
+    assert query is not None
+    try:
+        query = check_filter_values(ctx.warehouse, query, zone=ctx.zone)
+    except CatalogError as exc:
+        return _unknown_value(str(exc), lang)
+    if not query.dimensions and query.compare is None:
+        query = replace(query, compare="previous")
+    result = run_query(ctx.warehouse, query, zone=ctx.zone)
+    period_label = parsed.period.label(lang) if parsed.period else f"{query.start} ~ {query.end}"
+    chart_url, chart_element = _chart(result, lang, period_label, ctx)
+    text = describe(result, lang, period_label, parsed.period_is_default)
+    card = cards.answer_card(
+        result,
+        lang=lang,
+        period_label=period_label,
+        period_is_default=parsed.period_is_default,
+        chart_url=chart_url,
+        chart_element=chart_element,
+        follow_ups=follow_ups(query, lang),
+    )
+    return Reply("sql", lang, text, card, query, result.rows, result.sql)
+
+
+def describe(result: QueryResult, lang: str, period_label: str, period_is_default: bool) -> str:
+    """One or two sentences with the numbers, for the message text and `commercy ask`."""
+    query = result.query
+    parts = []
+    if not query.dimensions:
+        row = result.rows[0] if result.rows else {}
+        before = result.comparison.rows[0] if result.comparison and result.comparison.rows else {}
+        for name in query.metrics:
+            metric = METRICS[name]
+            value = format_value(row.get(name), metric.unit, lang)
+            change = relative_change(row.get(name), before.get(name), metric.unit == "ratio")
+            parts.append(f"{metric.label(lang)} {value}{_change_words(change, metric.unit, lang)}")
+        body = ", ".join(parts)
+    else:
+        name = query.metrics[0]
+        unit = METRICS[name].unit
+        dims = " · ".join(DIMENSIONS[d].label(lang) for d in query.dimensions)
+        shown = [
+            f"{_segment_name(r, query.dimensions)} {format_value(r.get(name), unit, lang)}"
+            for r in result.rows[:5]
+        ]
+        more = len(result.rows) - len(shown)
+        tail = (f" 외 {more}개" if lang == "ko" else f" and {more} more") if more > 0 else ""
+        body = f"{dims} {METRICS[name].label(lang)}: {', '.join(shown) or '—'}{tail}"
+    default = (
+        (
+            " (기간을 말하지 않아 최근 7일로 봤어요)"
+            if lang == "ko"
+            else " (no period given, so the last 7 days)"
+        )
+        if period_is_default
+        else ""
+    )
+    return f"{period_label}: {body}{default}"
+
+
+def _segment_name(row: dict[str, Any], dimensions: tuple[str, ...]) -> str:
+    return " / ".join(str(row[d]) for d in dimensions)
+
+
+def _change_words(change: float | None, unit: str, lang: str) -> str:
+    if change is None:
+        return ""
+    amount = f"{change * 100:+.2f}%p" if unit == "ratio" else f"{change * 100:+.1f}%"
+    return f" (직전 기간 대비 {amount})" if lang == "ko" else f" ({amount} vs the previous period)"
+
+
+def follow_ups(query: MetricQuery, lang: str) -> list[tuple[str, str]]:
+    """Buttons for the next question; each sends a follow-up the parser resolves."""
+    options = []
+    if "device" not in query.dimensions and "device" not in query.filter_map:
+        options.append(
+            ("기기별로 보기", "기기별로는?") if lang == "ko" else ("By device", "by device?")
+        )
+    if "channel" not in query.dimensions and "channel" not in query.filter_map:
+        options.append(
+            ("채널별로 보기", "채널별로는?") if lang == "ko" else ("By channel", "by channel?")
+        )
+    if "date" not in query.dimensions:
+        options.append(("일별 추이", "일별로는?") if lang == "ko" else ("Daily trend", "daily?"))
+    options.append(
+        ("지난달은?", "지난달은?") if lang == "ko" else ("Last month?", "what about last month?")
+    )
+    return options[:4]
+
+
+def _chart(
+    result: QueryResult, lang: str, title: str, ctx: AskContext
+) -> tuple[str | None, dict | None]:
+    """A chart for one metric by one dimension: a line over time, bars by segment."""
+    query = result.query
+    if len(query.dimensions) != 1 or not result.rows:
+        return None, None
+    name, dim = query.metrics[0], query.dimensions[0]
+    metric = METRICS[name]
+    heading = f"{metric.label(lang)} · {title}"
+    series = Series(
+        metric.label(lang),
+        [r[dim] if dim in TIME_DIMENSIONS else str(r[dim]) for r in result.rows],
+        [r.get(name) for r in result.rows],
+    )
+    if dim in TIME_DIMENSIONS:
+        element = line_chart_element(series, title=heading, unit=metric.unit, lang=lang)
+        png = (
+            line_chart_png(series, unit=metric.unit, title=heading, lang=lang)
+            if ctx.save_chart
+            else None
+        )
+    else:
+        element = bar_chart_element(series, title=heading, unit=metric.unit, lang=lang)
+        png = (
+            bar_chart_png(series, unit=metric.unit, title=heading, lang=lang)
+            if ctx.save_chart
+            else None
+        )
+    url = ctx.save_chart(png) if ctx.save_chart and png else None
+    return url, element
+
+
+_CLOSE = re.compile(r"did you mean (.+)\?")
+
+
+def _unknown_value(message: str, lang: str) -> Reply:
+    """A filter value the data does not have: say so and offer the close ones."""
+    match = _CLOSE.search(message)
+    names = [n.strip() for n in match.group(1).split(",")] if match else []
+    asked = message.split("'")[1] if "'" in message else ""
+    prompt = (
+        f"'{asked}'에 해당하는 데이터가 없어요."
+        if lang == "ko"
+        else f"There is no data for '{asked}'."
+    )
+    if names:
+        prompt += " 혹시 이것인가요?" if lang == "ko" else " Did you mean one of these?"
+    choices = [(n, n) for n in names]
+    return Reply("unknown", lang, prompt, cards.unknown_card(prompt, choices, lang=lang))
+
+
+_HELP_TEXT = {
+    "ko": "매출, 전환율, 이탈률 같은 지표를 물어보세요. "
+    "예: '어제 매출', '지난주 채널별 전환율', '최근 14일 일별 세션'.",
+    "en": "Ask about revenue, conversion, bounce rate and more, e.g. 'revenue yesterday', "
+    "'conversion rate by channel last week', 'daily sessions in the last 14 days'.",
+}
+_WHICH = {"ko": "어떤 지표를 볼까요?", "en": "Which metric would you like?"}
+_UNKNOWN = {
+    "ko": "아직 이해하지 못했어요. 매출, 세션, 전환율 같은 지표와 기간으로 물어봐 주세요.",
+    "en": "I didn't catch that. Ask about a metric such as revenue, sessions or conversion rate, "
+    "and a period.",
+}
+_NOT_YET = {
+    "ko": {
+        "rag": "문서(플레이북) 검색 답변은 곧 제공됩니다. 지금은 지표 질문에 답할 수 있어요.",
+        "reasoning": "'왜'와 '어떻게' 질문에 대한 분석 답변은 곧 제공됩니다. "
+        "지금은 지표 질문에 답할 수 있어요.",
+        "command": "알림 설정은 곧 제공됩니다.",
+    },
+    "en": {
+        "rag": "Answers from documents (playbooks) are coming soon. "
+        "For now I answer metric questions.",
+        "reasoning": "Answers to 'why' and 'what should we do' are coming soon. For now I answer "
+        "metric questions.",
+        "command": "Alert settings are coming soon.",
+    },
+}
+
+
+def language_of(text: str) -> str:
+    """The reply language for `text` (for apologies when answering failed)."""
+    try:
+        return detect_language(text or "")
+    except Exception:  # the apology path must not fail
+        return "ko"

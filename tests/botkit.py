@@ -1,0 +1,155 @@
+"""Test helpers for the bot: the real aiohttp app on a real port, a Bot Connector stand-in
+that records what the bot sends, and Teams-shaped activities.
+
+The connector stand-in speaks the Bot Connector REST protocol the bot's CloudAdapter
+uses (POST /v3/conversations/{id}/activities[/{replyToId}]); the Agents Playground tests
+use the real Playground instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import socket
+from collections import defaultdict
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+from bot.app import STATE, create_app
+from bot.settings import Settings
+from bot.state import StateStore
+
+_ids = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Connector:
+    """Records every activity the bot posts, per conversation."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[dict]] = defaultdict(list)
+        self.arrived = asyncio.Event()
+        self.port = free_port()
+
+    async def _post(self, request: web.Request) -> web.Response:
+        activity = await request.json()
+        self.sent[request.match_info["conversation_id"]].append(activity)
+        self.arrived.set()
+        return web.json_response({"id": f"sent-{next(_ids)}"})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{conversation_id}/activities", self._post)
+        app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to}", self._post)
+        return app
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def messages(self, conversation_id: str) -> list[dict]:
+        return [a for a in self.sent[conversation_id] if a.get("type") == "message"]
+
+    def cards(self, conversation_id: str) -> list[dict]:
+        return [
+            attachment["content"]
+            for activity in self.messages(conversation_id)
+            for attachment in activity.get("attachments") or []
+            if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive"
+        ]
+
+    async def wait_for(self, conversation_id: str, count: int, timeout: float = 20) -> list[dict]:
+        async def enough() -> None:
+            while len(self.messages(conversation_id)) < count:
+                await asyncio.sleep(0.02)
+
+        await asyncio.wait_for(enough(), timeout)
+        return self.messages(conversation_id)
+
+
+def activity(
+    text: str | None = None,
+    *,
+    conversation: str = "conv-1",
+    connector: Connector,
+    kind: str = "message",
+    **extra: Any,
+) -> dict:
+    body = {
+        "type": kind,
+        "id": f"act-{next(_ids)}",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        "serviceUrl": connector.url,
+        "channelId": "msteams",
+        "from": {
+            "id": "user-1",
+            "name": "Marketer",
+            "aadObjectId": "00000000-0000-0000-0000-000000000001",
+        },
+        "conversation": {
+            "id": conversation,
+            "conversationType": "personal",
+            "tenantId": "tenant-1",
+        },
+        "recipient": {"id": "28:commercy", "name": "Commercy"},
+        "locale": "ko-KR",
+    }
+    if text is not None:
+        body["text"] = text
+    body.update(extra)
+    return body
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, warehouse: Any, *, today: dt.date, state_path: str, **app_options: Any
+):
+    """The bot on a free port with a recording connector; yields (base_url, connector, app)."""
+    connector = Connector()
+    connector_runner = web.AppRunner(connector.app())
+    await connector_runner.setup()
+    await web.TCPSite(connector_runner, "127.0.0.1", connector.port).start()
+    app = create_app(
+        settings,
+        warehouse=warehouse,
+        state=StateStore(state_path),
+        today=lambda: today,
+        **app_options,
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}", connector, app
+    finally:
+        await runner.cleanup()
+        await connector_runner.cleanup()
+        app[STATE].close()
+
+
+async def post(
+    session: ClientSession,
+    base: str,
+    body: Any,
+    *,
+    raw: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
+    data = raw if raw is not None else None
+    async with session.post(
+        f"{base}/api/messages",
+        json=None if raw is not None else body,
+        data=data,
+        headers=headers or ({"Content-Type": "application/json"} if raw is not None else None),
+    ) as response:
+        text = await response.text()
+        return response.status, text

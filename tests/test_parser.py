@@ -1,0 +1,513 @@
+"""The offline bilingual parser: the reference questions exactly, marketer questions in both
+languages, follow-ups, clarifications, unknowns, commands and hostile input."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dialogs import parser
+from dialogs.parser import Choice, Parsed, detect_language, normalize, parse
+from kpi.catalog import METRICS
+from kpi.query import MetricQuery
+
+AS_OF = dt.date(2026, 11, 24)  # a Tuesday
+MONDAY = dt.date(2026, 11, 23)
+QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "questions.jsonl"
+CASES = Path(__file__).resolve().parent / "data" / "parser_cases.jsonl"
+HANGUL = re.compile(r"[가-힣]")
+
+
+def load(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def d(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def query(
+    metrics: list[str], start: str, end: str, dims: tuple[str, ...] = (), **kwargs: Any
+) -> MetricQuery:
+    return MetricQuery.build(metrics, d(start), d(end), dims, **kwargs)
+
+
+def previous_of(case: dict[str, Any]) -> MetricQuery | None:
+    prev = case.get("previous")
+    if prev is None:
+        return None
+    return query(prev["metrics"], prev["start"], prev["end"], tuple(prev.get("dimensions", ())),
+                 filters=prev.get("filters"), limit=prev.get("limit"))  # fmt: skip
+
+
+def run(case: dict[str, Any]) -> Parsed:
+    as_of = d(case["as_of"]) if "as_of" in case else AS_OF
+    return parse(case["q"], as_of=as_of, previous=previous_of(case))
+
+
+def fields(parsed: Parsed) -> dict[str, Any]:
+    assert parsed.query is not None, parsed
+    q = parsed.query
+    return {
+        "metrics": list(q.metrics),
+        "dimensions": list(q.dimensions),
+        "filters": {name: sorted(values) for name, values in q.filters},
+        "start": q.start.isoformat(),
+        "end": q.end.isoformat(),
+        "limit": q.limit,
+    }
+
+
+def expected(case: dict[str, Any]) -> dict[str, Any]:
+    filters = case.get("filters", {})
+    return {
+        "metrics": case["metrics"],
+        "dimensions": case.get("dimensions", []),
+        "filters": {k: sorted([v] if isinstance(v, str) else v) for k, v in filters.items()},
+        "start": case["start"],
+        "end": case["end"],
+        "limit": case.get("limit"),
+    }
+
+
+def check(case: dict[str, Any], parsed: Parsed) -> None:
+    assert parsed.route == case["route"], (case["q"], parsed)
+    assert parsed.lang == detect_language(case["q"])
+    if "metrics" in case:
+        assert fields(parsed) == expected(case), case["q"]
+        assert parsed.period is not None
+        assert (parsed.period.start, parsed.period.end) == (d(case["start"]), d(case["end"]))
+    elif parsed.route not in ("reasoning",):
+        assert parsed.query is None
+    for key in ("follow_up", "period_is_default", "command", "argument"):
+        if key in case:
+            assert getattr(parsed, key) == case[key], (case["q"], key)
+    if "descending" in case:
+        assert parsed.query is not None and parsed.query.descending is case["descending"]
+    if "compare" in case:
+        assert parsed.query is not None and parsed.query.compare == case["compare"]
+    if "suggest" in case:
+        reached = {m for choice in parsed.choices for m in metrics_behind(choice)}
+        assert set(case["suggest"]) <= reached, (case["q"], parsed.choices)
+
+
+def metrics_behind(choice: Choice) -> tuple[str, ...]:
+    """The metrics of the question a button sends."""
+    answer = parse(choice.text, as_of=AS_OF)
+    return answer.query.metrics if answer.query is not None else ()
+
+
+# --- The reference questions, exactly ---------------------------------------------------
+
+
+@pytest.mark.parametrize("case", load(QUESTIONS), ids=lambda c: c["q"])
+def test_reference_questions(case: dict[str, Any]) -> None:
+    check(case, run(case))
+
+
+def test_reference_reasoning_question_carries_its_query() -> None:
+    parsed = parse("지난주 전환율이 왜 떨어졌어?", as_of=AS_OF)
+    assert parsed.route == "reasoning"
+    assert parsed.query == query(["conversion_rate"], "2026-11-16", "2026-11-22",
+                                 compare="previous")  # fmt: skip
+
+
+# --- Marketer questions, both languages ---------------------------------------------------
+
+
+@pytest.mark.parametrize("case", load(CASES), ids=lambda c: c["q"])
+def test_marketer_questions(case: dict[str, Any]) -> None:
+    check(case, run(case))
+
+
+def test_case_set_is_large_and_bilingual() -> None:
+    cases = load(CASES)
+    korean = [c for c in cases if HANGUL.search(c["q"])]
+    assert len(cases) >= 120
+    assert len(korean) >= len(cases) / 2
+    assert len(cases) - len(korean) >= 40
+    routes = {c["route"] for c in cases}
+    assert routes == {"sql", "rag", "reasoning", "help", "greeting", "command", "unknown",
+                      "clarify"}  # fmt: skip
+    assert sum("previous" in c for c in cases) >= 20
+
+
+# --- Language -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("어제 매출", "ko"),
+        ("지난주 revenue", "ko"),
+        ("AOV 알려줘", "ko"),
+        ("revenue yesterday", "en"),
+        ("", "en"),
+        ("12345", "en"),
+        ("😀", "en"),
+        ("ㅋㅋ", "ko"),
+    ],
+)
+def test_detect_language(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "ko_reply"),
+    [("지난주 기기별", True), ("last week by device", False), ("매츨", True), ("revnue", False)],
+)
+def test_prompts_are_in_the_users_language(text: str, ko_reply: bool) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.prompt
+    assert bool(HANGUL.search(parsed.prompt)) is ko_reply
+    assert all(bool(HANGUL.search(c.text)) is ko_reply for c in parsed.choices)
+
+
+def test_normalize() -> None:
+    assert normalize("  ＡＯＶ\u3000이번  달\t") == "AOV 이번 달"  # NFKC: full-width letters
+    assert normalize("<b>매출</b>\x00\u200b") == "매출"
+    assert len(normalize("a" * 10_000)) == parser.MAX_CHARS
+
+
+def test_full_width_and_html_still_parse() -> None:
+    parsed = parse("<p>ＡＯＶ by device</p>", as_of=AS_OF)
+    assert parsed.query is not None
+    assert (parsed.query.metrics, parsed.query.dimensions) == (("aov",), ("device",))
+
+
+# --- Korean morphology ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "metrics", "filters"),
+    [
+        ("매출은", ("revenue",), ()),
+        ("전환율이", ("conversion_rate",), ()),
+        ("세션수는", ("sessions",), ()),
+        ("모바일에서 전환율", ("conversion_rate",), (("device", ("mobile",)),)),
+        ("장바구니이탈률", ("cart_abandonment_rate",), ()),
+        ("세션당페이지뷰", ("pages_per_session",), ()),
+        ("평균 주문 금액은?", ("aov",), ()),
+        ("어제 총 매출액", ("revenue",), ()),
+    ],
+)
+def test_particles_and_spacing(text: str, metrics: tuple[str, ...], filters: tuple) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.route == "sql"
+    assert parsed.query is not None
+    assert parsed.query.metrics == metrics
+    assert parsed.query.filters == filters
+
+
+@pytest.mark.parametrize(
+    ("text", "not_meant"),
+    [
+        ("재구매율 알려줘", "conversion_rate"),  # not 구매율
+        ("지난주 검색량", "Organic Search"),  # not the 검색 channel
+        ("이탈률 개선 전략 추천해줘", "Referral"),  # 추천 as a verb
+    ],
+)
+def test_catalog_words_inside_other_words_do_not_count(text: str, not_meant: str) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    named = () if parsed.query is None else (*parsed.query.metrics, *parsed.query.filter_map)
+    values = () if parsed.query is None else sum(parsed.query.filter_map.values(), ())
+    assert not_meant not in (*named, *values)
+
+
+def test_one_kiwi_created_lazily_and_reused() -> None:
+    parse("어제 매출", as_of=AS_OF)
+    assert parser._kiwi() is parser._kiwi()
+
+
+# --- Dimensions, filters, top-N ----------------------------------------------------------------
+
+
+def test_filter_versus_dimension() -> None:
+    mobile = parse("모바일 전환율", as_of=AS_OF).query
+    by_device = parse("기기별 전환율", as_of=AS_OF).query
+    assert mobile is not None and by_device is not None
+    assert (mobile.dimensions, mobile.filter_map) == ((), {"device": ("mobile",)})
+    assert (by_device.dimensions, by_device.filter_map) == (("device",), {})
+
+
+def test_top_n_orders_by_the_metric() -> None:
+    q = parse("top 5 countries by revenue", as_of=AS_OF).query
+    assert q is not None
+    assert (q.dimensions, q.limit, q.order_by, q.descending) == (("country",), 5, "revenue", True)
+    bottom = parse("하위 3개 채널 전환율 지난주", as_of=AS_OF).query
+    assert bottom is not None
+    assert (bottom.limit, bottom.order_by, bottom.descending) == (3, "conversion_rate", False)
+
+
+def test_product_breakdowns_use_product_revenue() -> None:
+    q = parse("이번 달 상품 카테고리별 매출", as_of=AS_OF).query
+    assert q is not None and q.metrics == ("product_revenue",)
+
+
+def test_default_period_is_flagged() -> None:
+    parsed = parse("매출", as_of=AS_OF)
+    assert parsed.period_is_default
+    assert parsed.period is not None and "기본값" in parsed.period.label_ko
+    named = parse("어제 매출", as_of=AS_OF)
+    assert not named.period_is_default
+
+
+# --- Follow-ups ----------------------------------------------------------------------------------
+
+LAST_WEEK_MOBILE_REVENUE = query(
+    ["revenue"], "2026-11-16", "2026-11-22", filters={"device": "mobile"}
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "changed"),
+    [
+        ("데스크톱은?", {"filters": (("device", ("desktop",)),)}),
+        ("how about tablets?", {"filters": (("device", ("tablet",)),)}),
+        ("지난달은?", {"start": d("2026-10-01"), "end": d("2026-10-31")}),
+        ("and last month?", {"start": d("2026-10-01"), "end": d("2026-10-31")}),
+        ("채널별로는?", {"dimensions": ("channel",)}),
+        ("이번엔 전환율", {"metrics": ("conversion_rate",)}),
+        ("what about bounce rate?", {"metrics": ("bounce_rate",)}),
+        ("미국은?", {"filters": (("country", ("United States",)), ("device", ("mobile",)))}),
+        ("기기별로는?", {"dimensions": ("device",), "filters": ()}),
+        ("전체는?", {"filters": ()}),
+    ],
+)
+def test_follow_up_replaces_only_what_it_names(text: str, changed: dict[str, Any]) -> None:
+    parsed = parse(text, as_of=AS_OF, previous=LAST_WEEK_MOBILE_REVENUE)
+    assert parsed.route == "sql" and parsed.follow_up
+    assert parsed.query is not None
+    for name in ("metrics", "dimensions", "filters", "start", "end", "limit"):
+        want = changed.get(name, getattr(LAST_WEEK_MOBILE_REVENUE, name))
+        assert getattr(parsed.query, name) == want, name
+    assert not parsed.period_is_default
+
+
+def test_a_full_new_question_is_not_a_follow_up() -> None:
+    parsed = parse("어제 세션 수", as_of=AS_OF, previous=LAST_WEEK_MOBILE_REVENUE)
+    assert not parsed.follow_up
+    assert parsed.query == query(["sessions"], "2026-11-23", "2026-11-23")
+
+
+def test_nonsense_after_a_question_is_not_a_follow_up() -> None:
+    parsed = parse("asdfgh", as_of=AS_OF, previous=LAST_WEEK_MOBILE_REVENUE)
+    assert parsed.route == "unknown"
+
+
+@pytest.mark.parametrize(
+    "text", ["그럼 모바일은?", "모바일은?", "what about mobile?", "지난주 기기별"]
+)
+def test_fragment_without_previous_asks_which_metric(text: str) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.route == "clarify"
+    assert 3 <= len(parsed.choices) <= 4
+    for choice in parsed.choices:
+        answer = parse(choice.text, as_of=AS_OF)
+        assert answer.route == "sql", choice
+        assert answer.query is not None and answer.query.filter_map.get("device") in (
+            None,
+            ("mobile",),
+        )
+
+
+# --- Clarify and unknown ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "어제 이탈",
+        "drop-off rate last week",
+        "지난달 주문 금액",
+        "지난주 기기별",
+        "top 10 countries",
+        "지난주 상품별 세션",
+    ],
+)
+def test_clarify_buttons_send_answerable_questions(text: str) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.route == "clarify" and parsed.prompt
+    assert 2 <= len(parsed.choices) <= 5
+    for choice in parsed.choices:
+        assert choice.label and choice.text
+        assert parse(choice.text, as_of=AS_OF).route == "sql", choice
+
+
+def test_unusable_period_asks_for_another() -> None:
+    parsed = parse("이번 주 모바일 매출", as_of=MONDAY)
+    assert parsed.route == "clarify"
+    assert parsed.prompt is not None and "기간" in parsed.prompt
+    assert parsed.choices[0] == Choice("지난주", "지난주 모바일 매출")
+    answer = parse(parsed.choices[0].text, as_of=MONDAY)
+    assert answer.query is not None and answer.query.filter_map == {"device": ("mobile",)}
+    english = parse("revenue this week", as_of=MONDAY)
+    assert english.route == "clarify" and english.choices[0].text == "revenue last week"
+
+
+def test_unknown_suggests_close_matches_and_examples() -> None:
+    parsed = parse("지난주 매츨", as_of=AS_OF)
+    assert parsed.route == "unknown"
+    assert parsed.choices[0] == Choice("매출", "지난주 매출")
+    assert 3 <= len(parsed.choices) <= 5
+    assert parser._EXAMPLES["ko"][0] in [c.text for c in parsed.choices]
+
+
+def test_unsupported_metrics_say_so() -> None:
+    parsed = parse("지난주 ROAS 알려줘", as_of=AS_OF)
+    assert parsed.route == "unknown"
+    assert parsed.prompt is not None and "ROAS" in parsed.prompt
+    assert all(parse(c.text, as_of=AS_OF).route == "sql" for c in parsed.choices)
+
+
+# --- Routes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("도움말", "help"),
+        ("what can you do", "help"),
+        ("?", "help"),
+        ("안녕", "greeting"),
+        ("hello", "greeting"),
+        ("반품 정책 PDF 찾아줘", "rag"),
+        ("what does the playbook say about promotions?", "rag"),
+        ("왜 매출이 줄었지", "reasoning"),
+        ("how can we improve AOV?", "reasoning"),
+    ],
+)
+def test_routes(text: str, route: str) -> None:
+    assert parse(text, as_of=AS_OF).route == route
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "argument"),
+    [
+        ("알림 끄기", "alerts_off", None),
+        ("alerts off", "alerts_off", None),
+        ("알림 켜기", "alerts_on", None),
+        ("alerts on", "alerts_on", None),
+        ("요약 08:30", "summary_time", "08:30"),
+        ("summary at 8:30", "summary_time", "08:30"),
+        ("요약 오후 6시", "summary_time", "18:00"),
+        ("summary at 7pm", "summary_time", "19:00"),
+        ("지금 요약", "summary_now", None),
+        ("summary now", "summary_now", None),
+    ],
+)
+def test_commands(text: str, command: str, argument: str | None) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    assert (parsed.route, parsed.command, parsed.argument) == ("command", command, argument)
+
+
+def test_summary_of_a_metric_is_a_question_not_a_command() -> None:
+    assert parse("어제 매출 요약해줘", as_of=AS_OF).route == "sql"
+
+
+def test_impossible_summary_time_asks_again() -> None:
+    parsed = parse("요약 25:00", as_of=AS_OF)
+    assert parsed.route == "clarify"
+    assert all(parse(c.text, as_of=AS_OF).command == "summary_time" for c in parsed.choices)
+
+
+def test_reasoning_carries_the_query_it_names() -> None:
+    parsed = parse("what should we do to improve mobile conversion?", as_of=AS_OF)
+    assert parsed.route == "reasoning"
+    assert parsed.query == query(["conversion_rate"], "2026-11-17", "2026-11-23",
+                                 filters={"device": "mobile"})  # fmt: skip
+    assert parsed.period_is_default
+    assert parse("전략 좀 알려줘", as_of=AS_OF).query is None
+    assert parse("가이드 문서에서 전환율 내용 찾아줘", as_of=AS_OF).query is None
+
+
+# --- Hostile input --------------------------------------------------------------------------------
+
+HOSTILE = [
+    "",
+    "   ",
+    "\x00\x01\x02\x7f",
+    "a" * 10_000,
+    "매출" * 5_000,
+    "'; DROP TABLE ga_data.Sessions; --",
+    "SELECT * FROM ga_data.Sessions",
+    "Robert'); DROP TABLE Students;--",
+    "😀📈💸",
+    "????",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "\u202e\u200b\ufeff",
+    "\ud800",
+    "%s %d {0} \\n",
+    "ㅋㅋㅋㅋ",
+    "상위 999999999999개 국가 매출",
+    "top 0 countries by revenue",
+    "요약 99:99",
+    "1" * 600,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_input_never_raises_and_is_quick(text: str) -> None:
+    parse("워밍업", as_of=AS_OF)  # the Korean model loads once, outside the timing
+    started = time.perf_counter()
+    parsed = parse(text, as_of=AS_OF, previous=LAST_WEEK_MOBILE_REVENUE)
+    assert time.perf_counter() - started < 0.5
+    assert isinstance(parsed, Parsed)
+    assert parsed.route in ("sql", "unknown", "help", "clarify")
+
+
+@pytest.mark.parametrize("text", ["", "'; DROP TABLE ga_data.Sessions; --", "😀📈💸"])
+def test_hostile_input_is_unknown(text: str) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.route == "unknown" and parsed.query is None
+
+
+def test_not_a_string_is_unknown() -> None:
+    assert parse(None, as_of=AS_OF).route == "unknown"  # type: ignore[arg-type]
+
+
+def test_every_metric_label_parses_to_its_metric() -> None:
+    for name, m in METRICS.items():
+        for label in (m.label_ko, m.label_en):
+            parsed = parse(f"{label} 어제" if HANGUL.search(label) else f"{label} yesterday",
+                           as_of=AS_OF)  # fmt: skip
+            assert parsed.query is not None and parsed.query.metrics == (name,), label
+
+
+def test_word_salad_never_raises_and_buttons_parse() -> None:
+    """Random mixes of every known word, periods, cues and junk, with and without a
+    previous query: a Parsed every time, 2-5 buttons on clarify, buttons that parse."""
+    rng = random.Random(7)
+    words = [t.surface for t in parser._terms()] + [
+        "어제", "지난주", "이번 주", "최근 7일", "top 5", "상위 3개", "그럼", "은?", "what about",
+        "왜", "why", "전주 대비", "vs", "말고", "요약", "알림", "08:30", "11월 31일", "😀", "<b>", ";",
+    ]  # fmt: skip
+    previous = [
+        None,
+        LAST_WEEK_MOBILE_REVENUE,
+        query(["product_revenue"], "2026-11-16", "2026-11-22", ("product_name",)),
+    ]
+    for _ in range(400):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
+        parsed = parse(text, as_of=AS_OF, previous=rng.choice(previous))
+        assert isinstance(parsed, Parsed)
+        if parsed.route == "clarify":
+            assert 2 <= len(parsed.choices) <= 5, text
+        for choice in parsed.choices:
+            assert isinstance(parse(choice.text, as_of=AS_OF), Parsed)
+
+
+def test_proper_noun_with_particle_inside_one_morpheme() -> None:
+    """kiwipiepy tags "캐나다로" as one proper noun; the country still counts."""
+    parsed = parse("지난달 캐나다로 들어온 세션", as_of=AS_OF)
+    assert parsed.query is not None
+    assert parsed.query.filter_map == {"country": ("Canada",)}
