@@ -320,3 +320,66 @@ def test_a_thousand_hostile_activities_get_4xx_or_a_polite_reply_and_change_noth
 
     asyncio.run(scenario())
     assert four_weeks.query(checksum) == before
+
+
+def test_slow_work_is_acknowledged_and_finished_proactively(
+    settings, four_weeks, tmp_path, monkeypatch
+):
+    import dialogs.answer
+    from bot import handler
+
+    real = dialogs.answer.answer
+
+    def slow(text, context):
+        import time
+
+        time.sleep(1.5)  # longer than the reply budget below
+        return real(text, context)
+
+    monkeypatch.setattr(handler, "answer", slow)
+    patient = settings.model_copy(update={"reply_budget_seconds": 1.0})
+
+    async def scenario():
+        async with (
+            bot(patient, four_weeks, tmp_path) as (base, connector, _),
+            ClientSession() as http,
+        ):
+            await post(http, base, activity("어제 매출", connector=connector))
+            messages = await connector.wait_for("conv-1", 2, timeout=30)
+            assert "계산 중" in messages[0]["text"]
+            assert messages[1]["attachments"], "the answer card follows as a proactive message"
+            assert format_value(revenue(four_weeks, YESTERDAY, YESTERDAY), "usd") in card_text(
+                connector.cards("conv-1")[0]
+            )
+
+    asyncio.run(scenario())
+
+
+def test_a_broken_warehouse_gets_an_apology_with_an_id_and_no_sql(settings, four_weeks, tmp_path):
+    class Broken:
+        dialect_name = "duckdb"
+
+        def __getattr__(self, name):
+            raise RuntimeError(
+                'Catalog Error: Table with name "Sessions" does not exist! SELECT ...'
+            )
+
+    async def scenario():
+        async with running_bot(
+            settings, Broken(), today=TODAY, state_path=str(tmp_path / "s.sqlite3")
+        ) as (base, connector, _):
+            async with ClientSession() as http:
+                await post(
+                    http, base, activity("revenue yesterday", connector=connector, locale="en-US")
+                )
+                [message] = await connector.wait_for("conv-1", 1)
+                assert "Sorry" in message["text"] and "Error id" in message["text"]
+                assert "Catalog Error" not in message["text"] and "SELECT" not in message["text"]
+                async with http.get(f"{base}/healthz") as response:
+                    assert response.status == 503
+                status, _ = await post(
+                    http, base, activity("hello", connector=connector, conversation="c2")
+                )
+                assert status in (200, 201)
+
+    asyncio.run(scenario())
