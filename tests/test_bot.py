@@ -365,21 +365,23 @@ def test_a_broken_warehouse_gets_an_apology_with_an_id_and_no_sql(settings, four
             )
 
     async def scenario():
-        async with running_bot(
-            settings, Broken(), today=TODAY, state_path=str(tmp_path / "s.sqlite3")
-        ) as (base, connector, _):
-            async with ClientSession() as http:
-                await post(
-                    http, base, activity("revenue yesterday", connector=connector, locale="en-US")
-                )
-                [message] = await connector.wait_for("conv-1", 1)
-                assert "Sorry" in message["text"] and "Error id" in message["text"]
-                assert "Catalog Error" not in message["text"] and "SELECT" not in message["text"]
-                async with http.get(f"{base}/healthz") as response:
-                    assert response.status == 503
-                status, _ = await post(
-                    http, base, activity("hello", connector=connector, conversation="c2")
-                )
-                assert status in (200, 201)
+        async with (
+            running_bot(
+                settings, Broken(), today=TODAY, state_path=str(tmp_path / "s.sqlite3")
+            ) as (base, connector, _),
+            ClientSession() as http,
+        ):
+            await post(
+                http, base, activity("revenue yesterday", connector=connector, locale="en-US")
+            )
+            [message] = await connector.wait_for("conv-1", 1)
+            assert "Sorry" in message["text"] and "Error id" in message["text"]
+            assert "Catalog Error" not in message["text"] and "SELECT" not in message["text"]
+            async with http.get(f"{base}/healthz") as response:
+                assert response.status == 503
+            status, _ = await post(
+                http, base, activity("hello", connector=connector, conversation="c2")
+            )
+            assert status in (200, 201)
 
     asyncio.run(scenario())
