@@ -126,7 +126,9 @@ def _kiwi() -> Kiwi:
             if _KIWI is None:
                 from kiwipiepy import Kiwi
 
-                kiwi = Kiwi()
+                # The multi-word dictionary costs ~200 MB of memory and adds nothing
+                # here: metric and dimension phrases are matched on the raw text.
+                kiwi = Kiwi(load_multi_dict=False)
                 kiwi.tokenize("매출")  # the first call loads the language model
                 _KIWI = kiwi
     return _KIWI
