@@ -70,6 +70,29 @@ def test_install_sends_a_welcome_card_and_remembers_the_conversation(
     asyncio.run(scenario())
 
 
+def test_in_a_group_chat_and_a_team_the_welcome_says_to_mention_the_bot(
+    settings, four_weeks, tmp_path
+):
+    async def scenario():
+        async with (
+            bot(settings, four_weeks, tmp_path) as (base, connector, _),
+            ClientSession() as http,
+        ):
+            for conversation, kind in [("group-1", "groupChat"), ("team-1", "channel")]:
+                body = activity(
+                    kind="installationUpdate",
+                    connector=connector,
+                    action="add",
+                    conversation=conversation,
+                )
+                body["conversation"]["conversationType"] = kind
+                await post(http, base, body)
+                [card] = connector.cards(conversation)
+                assert "@Commercy" in card_text(card)
+
+    asyncio.run(scenario())
+
+
 def test_a_korean_question_gets_a_korean_card_with_the_metric_layers_number(
     settings, four_weeks, tmp_path
 ):
