@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import itertools
 import socket
+import uuid
 from collections import defaultdict
 from contextlib import asynccontextmanager
 from typing import Any
@@ -85,7 +86,7 @@ def activity(
 ) -> dict:
     body = {
         "type": kind,
-        "id": f"act-{next(_ids)}",
+        "id": f"act-{uuid.uuid4().hex}",
         "timestamp": dt.datetime.now(dt.UTC).isoformat(),
         "serviceUrl": connector.url,
         "channelId": "msteams",
