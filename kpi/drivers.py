@@ -8,7 +8,8 @@ of the change splits into a traffic effect and two rate effects. A ratio metric
 segments' rates, so a segment's part splits into a *mix* effect (its share of sessions
 moved; measured against the store's average rate, so more traffic of a weak segment
 counts against that segment, not against the strong ones it displaced) and a *rate*
-effect (its own rate moved). A count (sessions) moves by each segment's own change.
+effect (its own rate moved). A count (sessions) moves by each segment's own change;
+distinct counts (users) are not additive, since one visitor can sit in two segments.
 
 Each split is a Shapley value: the average marginal effect of a factor over every order
 in which the factors could change. Shapley parts add up to the total change exactly,
