@@ -22,10 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from botbuilder.core import TurnContext
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ConversationReference
 
+from bot.delivery import Deliverer
 from bot.handler import CommercyBot, _apology
 from bot.settings import Settings
 from bot.state import StateStore
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 BOT = web.AppKey("bot", CommercyBot)
 STATE = web.AppKey("state", StateStore)
 WAREHOUSE = web.AppKey("warehouse", object)
+DELIVERER = web.AppKey("deliverer", Deliverer)
 MAX_BODY_BYTES = 256 * 1024  # an activity is at most ~100 KB; more is not Teams
 CHART_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -67,6 +69,27 @@ def create_app(
 
     async def send_later(reference: Any, callback: Any) -> None:
         await adapter.continue_conversation(reference, callback, settings.app_id or None)
+
+    async def send_card(
+        reference: dict[str, Any], card: dict[str, Any], summary: str
+    ) -> str | None:
+        """One proactive card; a connector failure is raised to the caller (the deliverer
+        retries), not swallowed by on_turn_error as a turn's failure would be."""
+        outcome: dict[str, Any] = {}
+
+        async def callback(turn_context: TurnContext) -> None:
+            message = MessageFactory.attachment(CardFactory.adaptive_card(card))
+            message.summary = summary
+            try:
+                response = await turn_context.send_activity(message)
+                outcome["id"] = response.id if response else None
+            except Exception as error:
+                outcome["error"] = error
+
+        await send_later(ConversationReference().deserialize(reference), callback)
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("id")
 
     def chart_url(png: bytes) -> str:
         return f"{settings.bot_url}/charts/{state.save_chart(png, settings.chart_ttl_seconds)}.png"
@@ -150,6 +173,7 @@ def create_app(
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/charts/{chart_id}.png", chart)
+    app[DELIVERER] = Deliverer(state, send_card)
     app[BOT] = bot
     app[STATE] = state
     app[WAREHOUSE] = warehouse

@@ -61,6 +61,7 @@ class CommercyBot(TeamsActivityHandler):
     # -- installs -------------------------------------------------------------------------
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         self._remember(turn_context)
+        self.state.subscribe(turn_context.activity.conversation.id)
         await self._welcome(turn_context)
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
@@ -72,6 +73,7 @@ class CommercyBot(TeamsActivityHandler):
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(member.id == bot_id for member in members_added):
             self._remember(turn_context)
+            self.state.subscribe(turn_context.activity.conversation.id)
             await self._welcome(turn_context)
 
     async def on_members_removed_activity(
@@ -170,6 +172,12 @@ class CommercyBot(TeamsActivityHandler):
             save_chart=self.chart_url,
         )
         reply = answer(text, context)
+        if reply.command == "alerts_on":
+            self.state.set_alerts(conversation_id, True)
+        elif reply.command == "alerts_off":
+            self.state.set_alerts(conversation_id, False)
+        elif reply.command == "summary_time" and reply.argument:
+            self.state.set_summary_time(conversation_id, reply.argument)
         if reply.query is not None:
             self.state.save_last_query(conversation_id, reply.query.to_dict())
         return reply

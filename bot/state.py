@@ -45,6 +45,25 @@ CREATE TABLE IF NOT EXISTS welcomed (
     conversation_id TEXT PRIMARY KEY,  -- Teams announces an install twice (two activities)
     welcomed_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS subscriptions (
+    conversation_id TEXT PRIMARY KEY,
+    alerts_on INTEGER NOT NULL DEFAULT 1,
+    summary_time TEXT NOT NULL DEFAULT '09:00',  -- HH:MM in the reporting time zone
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    delivery_key TEXT NOT NULL,       -- an alert id, or "summary:YYYY-MM-DD"
+    conversation_id TEXT NOT NULL,
+    card TEXT NOT NULL,               -- the Adaptive Card as JSON
+    summary TEXT NOT NULL,            -- the notification text
+    status TEXT NOT NULL,             -- pending | sent | dropped
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    activity_id TEXT,                 -- the sent message, for in-place updates
+    created_at REAL NOT NULL,
+    sent_at REAL,
+    PRIMARY KEY (delivery_key, conversation_id)
+);
 CREATE TABLE IF NOT EXISTS charts (
     chart_id TEXT PRIMARY KEY,
     png BLOB NOT NULL,
@@ -54,6 +73,22 @@ CREATE TABLE IF NOT EXISTS charts (
 
 # Teams retries within seconds; a day of ids is plenty and keeps the table small.
 PROCESSED_KEEP_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class Subscription:
+    conversation_id: str
+    alerts_on: bool
+    summary_time: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    delivery_key: str
+    conversation_id: str
+    card: dict[str, Any]
+    summary: str
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -113,6 +148,7 @@ class StateStore:
             db.execute("DELETE FROM conversations WHERE conversation_id = ?", (conversation_id,))
             db.execute("DELETE FROM last_queries WHERE conversation_id = ?", (conversation_id,))
             db.execute("DELETE FROM welcomed WHERE conversation_id = ?", (conversation_id,))
+            db.execute("DELETE FROM subscriptions WHERE conversation_id = ?", (conversation_id,))
 
     def first_welcome(self, conversation_id: str) -> bool:
         """True once per installation: Teams sends both installationUpdate and
@@ -141,6 +177,133 @@ class StateStore:
                 "SELECT conversation_id, reference, scope, lang FROM conversations ORDER BY 1"
             ).fetchall()
         return [StoredConversation(r[0], json.loads(r[1]), r[2], r[3]) for r in rows]
+
+    # -- subscriptions ------------------------------------------------------------------
+    def subscribe(self, conversation_id: str) -> None:
+        """Installing subscribes: alerts on, the summary at 09:00 (kept if already set)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO subscriptions (conversation_id, updated_at) VALUES (?, ?)",
+                (conversation_id, time.time()),
+            )
+
+    def set_alerts(self, conversation_id: str, on: bool) -> None:
+        self.subscribe(conversation_id)
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE subscriptions SET alerts_on = ?, updated_at = ? WHERE conversation_id = ?",
+                (int(on), time.time(), conversation_id),
+            )
+
+    def set_summary_time(self, conversation_id: str, hhmm: str) -> None:
+        self.subscribe(conversation_id)
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE subscriptions SET summary_time = ?, updated_at = ? "
+                "WHERE conversation_id = ?",
+                (hhmm, time.time(), conversation_id),
+            )
+
+    def subscription(self, conversation_id: str) -> Subscription | None:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT conversation_id, alerts_on, summary_time FROM subscriptions "
+                "WHERE conversation_id = ?",
+                (conversation_id,),
+            ).fetchone()
+        return Subscription(row[0], bool(row[1]), row[2]) if row else None
+
+    def subscribers(
+        self, *, alerts: bool | None = None, summary_time: str | None = None
+    ) -> list[str]:
+        """Conversations still installed that take alerts, or their summary at a time."""
+        sql = (
+            "SELECT s.conversation_id FROM subscriptions s JOIN conversations c "
+            "USING (conversation_id) WHERE 1 = 1"
+        )
+        params: list[Any] = []
+        if alerts is not None:
+            sql += " AND s.alerts_on = ?"
+            params.append(int(alerts))
+        if summary_time is not None:
+            sql += " AND s.summary_time = ?"
+            params.append(summary_time)
+        with self._transaction() as db:
+            return [row[0] for row in db.execute(sql + " ORDER BY 1", params)]
+
+    # -- the delivery ledger --------------------------------------------------------------
+    def enqueue(
+        self, delivery_key: str, conversation_ids: list[str], card: dict[str, Any], summary: str
+    ) -> int:
+        """Record a card to deliver to each conversation, once: a key already in the
+        ledger for a conversation is ignored, so a re-run or a restart sends nothing twice.
+        Returns how many new deliveries were recorded."""
+        now = time.time()
+        with self._transaction() as db:
+            return sum(
+                db.execute(
+                    "INSERT OR IGNORE INTO deliveries (delivery_key, conversation_id, card,"
+                    " summary, status, next_attempt_at, created_at)"
+                    " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                    (delivery_key, conversation_id, json.dumps(card), summary, now, now),
+                ).rowcount
+                for conversation_id in conversation_ids
+            )
+
+    def due_deliveries(self, now: float | None = None, limit: int = 100) -> list[Delivery]:
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT delivery_key, conversation_id, card, summary, attempts FROM deliveries "
+                "WHERE status = 'pending' AND next_attempt_at <= ? "
+                "ORDER BY created_at, delivery_key LIMIT ?",
+                (now if now is not None else time.time(), limit),
+            ).fetchall()
+        return [Delivery(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+
+    def mark_sent(self, delivery: Delivery, activity_id: str | None) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET status = 'sent', activity_id = ?, sent_at = ?, "
+                "attempts = attempts + 1 WHERE delivery_key = ? AND conversation_id = ?",
+                (activity_id, time.time(), delivery.delivery_key, delivery.conversation_id),
+            )
+
+    def retry_later(self, delivery: Delivery, at: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? "
+                "WHERE delivery_key = ? AND conversation_id = ?",
+                (at, delivery.delivery_key, delivery.conversation_id),
+            )
+
+    def drop_conversation_deliveries(self, conversation_id: str) -> None:
+        """The app was removed or blocked there (403): stop trying, keep the record."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET status = 'dropped' "
+                "WHERE conversation_id = ? AND status = 'pending'",
+                (conversation_id,),
+            )
+
+    def drop_delivery(self, delivery: Delivery) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET status = 'dropped' "
+                "WHERE delivery_key = ? AND conversation_id = ?",
+                (delivery.delivery_key, delivery.conversation_id),
+            )
+
+    def sent_activity(self, delivery_key: str, conversation_id: str) -> str | None:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT activity_id FROM deliveries WHERE delivery_key = ? AND conversation_id = ?",
+                (delivery_key, conversation_id),
+            ).fetchone()
+        return row[0] if row else None
+
+    def delivery_counts(self) -> dict[str, int]:
+        with self._transaction() as db:
+            return dict(db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status"))
 
     # -- duplicates ---------------------------------------------------------------------
     def first_time(self, conversation_id: str, activity_id: str) -> bool:

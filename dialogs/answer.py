@@ -21,7 +21,7 @@ from dialogs.parser import Parsed, detect_language, parse
 from kpi.catalog import DIMENSIONS, METRICS, CatalogError
 from kpi.charts import Series, bar_chart_element, bar_chart_png, line_chart_element, line_chart_png
 from kpi.query import MetricQuery, QueryResult, check_filter_values, run_query
-from kpi.summary import relative_change
+from kpi.summary import daily_summary, relative_change
 from kpi.units import format_value
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class Reply:
     query: MetricQuery | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     sql: str | None = None
+    command: str | None = None  # for the bot to carry out: alerts_on/off, summary_time
+    argument: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         query = None
@@ -90,6 +92,11 @@ def answer(text: str, ctx: AskContext) -> Reply:
         prompt = parsed.prompt or _WHICH[lang]
         choices = [(c.label, c.text) for c in parsed.choices]
         return Reply("clarify", lang, prompt, cards.clarify_card(prompt, choices, lang=lang))
+    if parsed.route == "command" and parsed.command == "summary_now":
+        return summary_reply(ctx, lang)
+    if parsed.route == "command" and parsed.command in _CONFIRM:
+        text = _CONFIRM[parsed.command][lang].format(time=parsed.argument or "09:00")
+        return Reply("command", lang, text, command=parsed.command, argument=parsed.argument)
     if parsed.route in ("rag", "reasoning", "command"):
         return Reply(
             parsed.route,
@@ -100,6 +107,19 @@ def answer(text: str, ctx: AskContext) -> Reply:
     prompt = parsed.prompt or _UNKNOWN[lang]
     choices = [(c.label, c.text) for c in parsed.choices]
     return Reply("unknown", lang, prompt, cards.unknown_card(prompt, choices, lang=lang))
+
+
+def summary_reply(ctx: AskContext, lang: str, day: dt.date | None = None) -> Reply:
+    """The KPI summary card for `day` (default: the day before as-of)."""
+    day = day or ctx.as_of - dt.timedelta(days=1)
+    summary = daily_summary(ctx.warehouse, day, zone=ctx.zone)
+    revenue = summary.kpi("revenue")
+    text = (
+        f"{day:%m/%d} KPI 요약: 매출 {format_value(revenue.value, 'usd', lang)}"
+        if lang == "ko"
+        else f"KPI summary for {day:%b %d}: revenue {format_value(revenue.value, 'usd', lang)}"
+    )
+    return Reply("summary", lang, text, cards.summary_card(summary, lang=lang))
 
 
 def sql_reply(parsed: Parsed, ctx: AskContext) -> Reply:
@@ -245,6 +265,21 @@ def _unknown_value(message: str, lang: str) -> Reply:
     choices = [(n, n) for n in names]
     return Reply("unknown", lang, prompt, cards.unknown_card(prompt, choices, lang=lang))
 
+
+_CONFIRM = {
+    "alerts_off": {
+        "ko": "이 대화의 위험 알림을 껐어요. '알림 켜기'로 다시 켤 수 있어요.",
+        "en": "Risk alerts are off for this chat. Say 'alerts on' to turn them back on.",
+    },
+    "alerts_on": {
+        "ko": "이 대화의 위험 알림을 켰어요. 이상 징후가 보이면 5분 안에 알려 드릴게요.",
+        "en": "Risk alerts are on for this chat: I'll post within 5 minutes of a problem.",
+    },
+    "summary_time": {
+        "ko": "매일 {time}에 KPI 요약을 보내 드릴게요.",
+        "en": "I'll send the KPI summary every day at {time}.",
+    },
+}
 
 _HELP_TEXT = {
     "ko": "매출, 전환율, 이탈률 같은 지표를 물어보세요. "

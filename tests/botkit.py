@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import random
 import socket
 import uuid
 from collections import defaultdict
@@ -33,14 +34,30 @@ def free_port() -> int:
 
 
 class Connector:
-    """Records every activity the bot posts, per conversation."""
+    """Records every activity the bot posts, per conversation. `failures` (0..1) makes it
+    refuse that share of posts with 429 (Retry-After: 0) or 503, as a loaded Teams does;
+    `forbidden` conversations answer 403 (app removed)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, failures: float = 0.0, seed: int = 0) -> None:
         self.sent: dict[str, list[dict]] = defaultdict(list)
         self.arrived = asyncio.Event()
         self.port = free_port()
+        self.failures = failures
+        self.refused = 0
+        self.forbidden: set[str] = set()
+        self._rng = random.Random(seed)
 
     async def _post(self, request: web.Request) -> web.Response:
+        conversation = request.match_info["conversation_id"]
+        if conversation in self.forbidden:
+            return web.json_response({"error": {"code": "MessageWritesBlocked"}}, status=403)
+        if self.failures and self._rng.random() < self.failures:
+            self.refused += 1
+            if self._rng.random() < 0.5:
+                return web.json_response(
+                    {"error": {"code": "Throttled"}}, status=429, headers={"Retry-After": "0"}
+                )
+            return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
         activity = await request.json()
         self.sent[request.match_info["conversation_id"]].append(activity)
         self.arrived.set()

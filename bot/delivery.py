@@ -1,0 +1,169 @@
+"""Proactive delivery: every card in the ledger reaches its conversation once.
+
+Alerts and summaries are first written to the delivery ledger (bot/state.py), one row
+per (alert, conversation); a row already there is never added again, so a re-run, a
+second scheduler or a restart sends nothing twice. `Deliverer.deliver_due` then sends
+what is pending through the Bot Connector:
+
+- 429, 412 and 5xx (and network errors): retried later with exponential backoff and
+  full jitter, never sooner than the connector's Retry-After;
+- 403 (the app was removed or blocked there): the conversation is forgotten and its
+  pending cards dropped, as Teams asks;
+- any other 4xx: that card is dropped with a log line (resending cannot help);
+- pacing per conversation within Teams' limits (7 messages a second, 60 in 30 s).
+
+A row is marked sent right after the connector accepts it; a crash in between those two
+steps is the one moment a card could go out twice, and it is microseconds wide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.state import Delivery, StateStore
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = {412, 429, 500, 502, 503, 504}
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 300.0
+# Teams: per bot per conversation 7 messages / 1 s and 60 / 30 s (1800 / h is looser).
+PACING = ((7, 1.0), (60, 30.0))
+
+Send = Callable[[dict[str, Any], dict[str, Any], str], Awaitable[str | None]]
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    dropped: int = 0
+
+
+class SendFailed(Exception):
+    """A send the connector refused; `status` and `retry_after` come from its response."""
+
+    def __init__(self, status: int | None, retry_after: float | None = None) -> None:
+        super().__init__(f"connector answered {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def failure_of(error: Exception) -> SendFailed:
+    """The HTTP status and Retry-After of a botbuilder connector error, where it has them."""
+    if isinstance(error, SendFailed):
+        return error
+    response = getattr(error, "response", None)
+    status = None
+    for name in ("status_code", "status"):
+        value = getattr(response, name, None)
+        if isinstance(value, int):
+            status = value
+            break
+    headers = getattr(response, "headers", None) or {}
+    retry_after = None
+    try:
+        raw = headers.get("Retry-After") if hasattr(headers, "get") else None
+        retry_after = float(raw) if raw is not None else None
+    except (TypeError, ValueError):
+        retry_after = None
+    return SendFailed(status, retry_after)
+
+
+class ConversationPacer:
+    """Waits as long as needed to stay within Teams' per-conversation rate limits."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.sent: dict[str, deque[float]] = defaultdict(deque)
+
+    def wait_seconds(self, conversation_id: str) -> float:
+        now = self.clock()
+        history = self.sent[conversation_id]
+        longest = max(window for _, window in PACING)
+        while history and now - history[0] > longest:
+            history.popleft()
+        wait = 0.0
+        for limit, window in PACING:
+            recent = [t for t in history if now - t < window]
+            if len(recent) >= limit:
+                wait = max(wait, recent[-limit] + window - now)
+        return wait
+
+    def record(self, conversation_id: str) -> None:
+        self.sent[conversation_id].append(self.clock())
+
+
+class Deliverer:
+    def __init__(
+        self,
+        state: StateStore,
+        send: Send,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        pacer: ConversationPacer | None = None,
+    ) -> None:
+        self.state = state
+        self.send = send
+        self.clock = clock
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.pacer = pacer or ConversationPacer()
+
+    async def deliver_due(self) -> DeliveryReport:
+        """Send every pending card whose time has come; one pass."""
+        report = DeliveryReport()
+        for delivery in self.state.due_deliveries(self.clock()):
+            stored = self.state.conversation(delivery.conversation_id)
+            if stored is None:  # uninstalled since the card was queued
+                self.state.drop_conversation_deliveries(delivery.conversation_id)
+                report.dropped += 1
+                continue
+            wait = self.pacer.wait_seconds(delivery.conversation_id)
+            if wait > 0:
+                await self.sleep(wait)
+            try:
+                activity_id = await self.send(stored.reference, delivery.card, delivery.summary)
+            except Exception as error:
+                self._failed(delivery, failure_of(error), report)
+                continue
+            self.pacer.record(delivery.conversation_id)
+            self.state.mark_sent(delivery, activity_id)
+            report.sent += 1
+        return report
+
+    def _failed(self, delivery: Delivery, failure: SendFailed, report: DeliveryReport) -> None:
+        status = failure.status
+        if status == 403:
+            log.warning(
+                "403 from %s: app removed or blocked; forgetting it", delivery.conversation_id
+            )
+            self.state.drop_conversation_deliveries(delivery.conversation_id)
+            self.state.forget_conversation(delivery.conversation_id)
+            report.dropped += 1
+            return
+        if status is None or status in RETRY_STATUSES:
+            backoff = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**delivery.attempts)
+            delay = self.rng.uniform(0, backoff)  # full jitter: retries do not stampede
+            if failure.retry_after is not None:
+                delay = max(delay, failure.retry_after)
+            self.state.retry_later(delivery, self.clock() + delay)
+            report.retried += 1
+            return
+        log.error(
+            "dropping %s for %s: connector answered %s",
+            delivery.delivery_key,
+            delivery.conversation_id,
+            status,
+        )
+        self.state.drop_delivery(delivery)
+        report.dropped += 1
