@@ -59,6 +59,7 @@ def create_app(
     warehouse: Any = None,
     state: StateStore | None = None,
     today: Callable[[], dt.date] | None = None,
+    scheduler: bool = False,
 ) -> web.Application:
     """The bot's web app; tests pass their own warehouse, state store and calendar."""
     warehouse = warehouse or open_warehouse(
@@ -173,11 +174,36 @@ def create_app(
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/charts/{chart_id}.png", chart)
-    app[DELIVERER] = Deliverer(state, send_card)
+    deliverer = Deliverer(state, send_card)
+    app[DELIVERER] = deliverer
+    if scheduler:
+        app.on_startup.append(_start_jobs(settings, state, warehouse, deliverer))
     app[BOT] = bot
     app[STATE] = state
     app[WAREHOUSE] = warehouse
     return app
+
+
+def _start_jobs(settings: Settings, state: StateStore, warehouse: Any, deliverer: Deliverer):
+    async def start(app: web.Application) -> None:
+        from bot.jobs import Runtime, start_scheduler
+
+        runtime = Runtime(
+            state=state,
+            warehouse=warehouse,
+            zone=settings.zone,
+            deliverer=deliverer,
+            now=lambda: dt.datetime.now(settings.zone),
+        )
+        jobs = start_scheduler(runtime, settings.state_url, risk_checks=settings.alerts_enabled)
+
+        async def stop(_app: web.Application) -> None:
+            jobs.shutdown(wait=False)
+            state.release_lease("scheduler", runtime.holder)
+
+        app.on_cleanup.append(stop)
+
+    return start
 
 
 def _valid_message(body: dict) -> bool:

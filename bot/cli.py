@@ -539,6 +539,126 @@ def serve(
     run(settings, port=port, playground_port=playground_port if playground else None)
 
 
+@cli.group()
+def stream() -> None:
+    """Live events: the sample model replayed into the warehouse minute by minute."""
+
+
+def _speed(_ctx: click.Context, _param: click.Parameter, value: str) -> float:
+    if value.strip().lower() == "max":
+        return 0.0
+    try:
+        speed = float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number or 'max'") from None
+    if speed < 0:
+        raise click.BadParameter("speed must be positive, or 0 / max for as fast as possible")
+    return speed
+
+
+class _TenMinuteLog:
+    """One line per 10 simulated minutes of a replay (on a terminal)."""
+
+    def __init__(self) -> None:
+        self.results: list = []
+
+    def __call__(self, result) -> None:
+        self.results.append(result)
+        if len(self.results) == 10:
+            self._print()
+            self.results = []
+
+    def _print(self) -> None:
+        first = self.results[0].minute
+        last = self.results[-1].minute + dt.timedelta(minutes=1)
+        written = [r for r in self.results if not r.skipped]
+        line = (
+            f"{first:%H:%M}-{last:%H:%M} {sum(r.sessions for r in written):,} sessions, "
+            f"{sum(r.hits for r in written):,} hits, "
+            f"{sum(r.transactions for r in written):,} transactions, "
+            f"${sum(r.revenue_usd for r in written):,.2f}"
+        )
+        if skipped := len(self.results) - len(written):
+            line += f", {skipped} minutes already there"
+        if incidents := sorted({k for r in self.results for k in r.incidents}):
+            line += f" [{', '.join(incidents)}]"
+        click.echo(line)
+
+
+@stream.command("replay")
+@click.option(
+    "--speed",
+    default="60",
+    show_default=True,
+    callback=_speed,
+    help="Simulated time per real time; 0 or max: as fast as possible.",
+)
+@click.option(
+    "--start",
+    "start_text",
+    help='First minute, "YYYY-MM-DD HH:MM" in the reporting time zone (default: now).',
+)
+@click.option(
+    "--minutes",
+    type=click.IntRange(1),
+    help="Stop after this many simulated minutes (default: until Ctrl+C).",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=click.IntRange(0), help="Same seed, same rows."
+)
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.001, 100),
+    help="Traffic relative to the real store.",
+)
+@click.option(
+    "--inject",
+    "injects",
+    multiple=True,
+    metavar="KIND@HH:MM[+MIN]",
+    help="An incident (repeatable): checkout_bottleneck, traffic_drop, "
+    "conversion_drop, payment_errors; 30 minutes unless +MIN.",
+)
+@click.pass_context
+def stream_replay(ctx: click.Context, speed: float, start_text: str | None,
+                  minutes: int | None, seed: int, scale: float,
+                  injects: tuple[str, ...]) -> None:  # fmt: skip
+    """Write live sessions and hits into the warehouse in 1-minute batches.
+
+    Follows the sample model for the time of day and weekday. Run again over the same
+    minutes, it continues where the last run stopped. Ctrl+C stops cleanly.
+    """
+    from kpi.stream import parse_incident, replay
+
+    settings = _settings(ctx)
+    zone = settings.zone
+    if start_text:
+        try:
+            start = dt.datetime.fromisoformat(start_text)
+        except ValueError:
+            _fail(f"--start {start_text!r}: write YYYY-MM-DD HH:MM")
+        start = start.replace(tzinfo=zone) if start.tzinfo is None else start.astimezone(zone)
+    else:
+        start = dt.datetime.now(zone)
+    start = start.replace(second=0, microsecond=0)
+    try:
+        incidents = [
+            parse_incident(text, day=start.date(), zone=zone, not_before=start) for text in injects
+        ]
+    except ValueError as exc:
+        _fail(f"--inject: {exc}")
+    warehouse = _warehouse(ctx)
+    warehouse.create_schema()
+    report = replay(
+        warehouse, start=start, minutes=minutes, speed=speed, zone=zone, seed=seed,
+        scale=scale, incidents=incidents,
+        on_batch=_TenMinuteLog() if sys.stdout.isatty() else None,
+    )  # fmt: skip
+    click.echo(report.summary())
+
+
 def main() -> None:
     cli(obj={})
 

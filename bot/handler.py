@@ -22,7 +22,7 @@ from msrest.serialization import Model
 
 import cards
 from bot.state import StateStore
-from dialogs.answer import AskContext, Reply, answer, language_of
+from dialogs.answer import AskContext, Reply, answer, language_of, why_reply
 from kpi.query import MetricQuery
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,11 @@ class CommercyBot(TeamsActivityHandler):
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
         action = value.get("action") if isinstance(value.get("action"), dict) else {}
         data = action.get("data") if isinstance(action.get("data"), dict) else {}
+        verb = action.get("verb")
+        if verb in ALERT_VERBS:
+            return await self._alert_action(turn_context, verb, data)
         text = str(data.get("text", ""))[:MAX_TEXT].strip()
-        if action.get("verb") != "ask" or not text:
+        if verb != "ask" or not text:
             return _invoke_response(
                 400,
                 "application/vnd.microsoft.error",
@@ -128,6 +131,50 @@ class CommercyBot(TeamsActivityHandler):
         # AdaptiveCardInvokeResponse cannot carry a string value, so the body is built here.
         message = "아래에 답했어요." if lang == "ko" else "Answered below."
         return _invoke_response(200, "application/vnd.microsoft.activity.message", message)
+
+    async def _alert_action(
+        self, turn_context: TurnContext, verb: str, data: dict
+    ) -> InvokeResponse:
+        """Acknowledge (the card changes for everyone), Snooze 1 h, Why? (driver analysis)."""
+        conversation_id = turn_context.activity.conversation.id
+        stored = self.state.conversation(conversation_id)
+        alert_id, rule, scope = (str(data.get(k, "")) for k in ("alert_id", "rule", "scope"))
+        card = self.state.delivered_card(alert_id, conversation_id)
+        # Replies speak the alert card's language, whoever clicks.
+        lang = (card or {}).get("lang") or (stored.lang if stored else "ko")
+        if verb == "ack":
+            if card is None:
+                problem = {"code": "NotFound", "message": "unknown alert"}
+                return _invoke_response(404, "application/vnd.microsoft.error", problem)
+            who = getattr(turn_context.activity.from_property, "name", None) or "?"
+            updated = cards.acknowledged(card, name=who, when=self._now(), lang=lang)
+            message = MessageFactory.attachment(CardFactory.adaptive_card(updated))
+            message.id = turn_context.activity.reply_to_id
+            if message.id:
+                await turn_context.update_activity(message)
+            return _invoke_response(200, "application/vnd.microsoft.card.adaptive", updated)
+        if verb == "snooze":
+            self.state.snooze(conversation_id, rule, scope, 3600)
+            text = ("이 알림을 1시간 동안 미뤘어요." if lang == "ko"
+                    else "Snoozed this alert for an hour.")  # fmt: skip
+            await turn_context.send_activity(MessageFactory.text(text))
+            return _invoke_response(200, "application/vnd.microsoft.activity.message", text)
+        await self._explain_alert(turn_context, rule, lang)
+        done = "아래에 답했어요." if lang == "ko" else "Answered below."
+        return _invoke_response(200, "application/vnd.microsoft.activity.message", done)
+
+    async def _explain_alert(self, turn_context: TurnContext, rule: str, lang: str) -> None:
+        from cards.alert import RULE_METRIC
+
+        context = AskContext(warehouse=self.warehouse, zone=self.zone, as_of=self.today())
+        metric = RULE_METRIC.get(rule, "revenue")
+        if metric == "cart_abandonment_rate":  # a hit-grain metric: explain conversion instead
+            metric = "conversion_rate"
+        reply = await asyncio.to_thread(why_reply, metric, context, lang)
+        await self._send_reply(turn_context, reply)
+
+    def _now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
 
     async def _answer_within_budget(self, turn_context: TurnContext, text: str, lang: str) -> None:
         """Answer inside the reply budget, or acknowledge and finish proactively."""
@@ -219,6 +266,9 @@ class _InvokeBody(Model):
     def __init__(self, *, status_code: int, type: str, value: Any) -> None:
         super().__init__()
         self.status_code, self.type, self.value = status_code, type, value
+
+
+ALERT_VERBS = ("ack", "snooze", "why")
 
 
 def _invoke_response(status: int, kind: str, value: Any) -> InvokeResponse:

@@ -7,16 +7,18 @@ Teams on this machine: it sends Teams-shaped activities to /api/messages with no
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.app import create_app
+from bot.app import WAREHOUSE, create_app
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,12 +57,53 @@ def stop(process: subprocess.Popen | None) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+class LiveReplay:
+    """The sample store, live: today's minutes so far at full speed, then one minute of
+    sessions every minute, written into the bot's warehouse from a background thread
+    (DuckDB admits one writing process, so the replay lives in the bot's)."""
+
+    def __init__(self, warehouse: object, settings: Settings) -> None:
+        self.warehouse, self.settings = warehouse, settings
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="live-replay", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stopping.wait(seconds):
+            raise KeyboardInterrupt  # replay() ends cleanly on it, the minute rolled back
+
+    def _run(self) -> None:
+        from kpi.stream import replay
+
+        zone = self.settings.zone
+        now = dt.datetime.now(zone).replace(second=0, microsecond=0)
+        midnight = now.replace(hour=0, minute=0)
+        try:
+            minutes_so_far = int((now - midnight).total_seconds() // 60)
+            if minutes_so_far:
+                replay(self.warehouse, start=midnight, minutes=minutes_so_far, speed=0,
+                       zone=zone, seed=0, sleep=self._sleep)  # fmt: skip
+            if not self.stopping.is_set():
+                replay(self.warehouse, start=now, minutes=None, speed=1.0, zone=zone, seed=0,
+                       sleep=self._sleep)  # fmt: skip
+        except Exception:
+            log.exception("the live replay stopped")
+
+
 def run(settings: Settings, *, port: int, playground_port: int | None) -> None:
     if settings.app_id and playground_port:
         log.warning(
             "MicrosoftAppId is set: the Playground sends no token, so it cannot talk to this bot"
         )
-    app = create_app(settings)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise
+    app = create_app(settings, scheduler=True)
+    live = LiveReplay(app[WAREHOUSE], settings) if settings.replay else None
     playground = start_playground(port, playground_port) if playground_port else None
     print(f"Commercy is listening on http://localhost:{port}/api/messages", flush=True)
     if playground is not None:
@@ -68,9 +111,14 @@ def run(settings: Settings, *, port: int, playground_port: int | None) -> None:
             f"Open the Agents Playground in a browser: http://localhost:{playground_port}",
             flush=True,
         )
+    if live is not None:
+        live.start()
+        print("Live replay: new sessions arrive every minute (COMMERCY_REPLAY=false stops it).")
     print("Ctrl+C stops everything.", flush=True)
     try:
         web.run_app(app, host="0.0.0.0", port=port, print=None, access_log=None)
     finally:
+        if live is not None:
+            live.stop()
         stop(playground)
         print("stopped.", flush=True)

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     chart_ttl_seconds: int = Field(
         86_400, ge=60, le=30 * 86_400, validation_alias="COMMERCY_CHART_TTL_SECONDS"
     )
+    alerts_enabled: bool = Field(True, validation_alias="COMMERCY_ALERTS_ENABLED")
+    replay: bool = Field(True, validation_alias="COMMERCY_REPLAY")
     reply_budget_seconds: float = Field(
         10.0, ge=1, le=14, validation_alias="COMMERCY_REPLY_BUDGET_SECONDS"
     )

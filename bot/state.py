@@ -64,6 +64,18 @@ CREATE TABLE IF NOT EXISTS deliveries (
     sent_at REAL,
     PRIMARY KEY (delivery_key, conversation_id)
 );
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY,            -- "scheduler": one leader runs the jobs
+    holder TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snoozes (
+    conversation_id TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    until REAL NOT NULL,
+    PRIMARY KEY (conversation_id, rule, scope)
+);
 CREATE TABLE IF NOT EXISTS charts (
     chart_id TEXT PRIMARY KEY,
     png BLOB NOT NULL,
@@ -285,6 +297,30 @@ class StateStore:
                 (conversation_id,),
             )
 
+    def delivered_card(self, delivery_key: str, conversation_id: str) -> dict[str, Any] | None:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT card FROM deliveries WHERE delivery_key = ? AND conversation_id = ?",
+                (delivery_key, conversation_id),
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def snooze(self, conversation_id: str, rule: str, scope: str, seconds: float) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO snoozes (conversation_id, rule, scope, until) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (conversation_id, rule, scope) DO UPDATE SET until = excluded.until",
+                (conversation_id, rule, scope, time.time() + seconds),
+            )
+
+    def snoozed(self, conversation_id: str, rule: str, scope: str) -> bool:
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT until FROM snoozes WHERE conversation_id = ? AND rule = ? AND scope = ?",
+                (conversation_id, rule, scope),
+            ).fetchone()
+        return bool(row and row[0] > time.time())
+
     def drop_delivery(self, delivery: Delivery) -> None:
         with self._transaction() as db:
             db.execute(
@@ -304,6 +340,41 @@ class StateStore:
     def delivery_counts(self) -> dict[str, int]:
         with self._transaction() as db:
             return dict(db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status"))
+
+    # -- leadership -----------------------------------------------------------------------
+    def acquire_lease(self, name: str, holder: str, ttl_seconds: float) -> bool:
+        """Take or renew the lease `name` for `holder`; True while `holder` leads.
+
+        Every bot instance calls this before running a scheduled job; only the holder of
+        an unexpired lease runs it, and a crashed leader's lease lapses after the TTL.
+        BEGIN IMMEDIATE makes the check-and-take atomic across processes.
+        """
+        now = time.time()
+        with self._lock:
+            db = self._connection
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT holder, expires_at FROM leases WHERE name = ?", (name,)
+                ).fetchone()
+                if row is None or row[0] == holder or row[1] < now:
+                    db.execute(
+                        "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                        "expires_at = excluded.expires_at",
+                        (name, holder, now + ttl_seconds),
+                    )
+                    db.execute("COMMIT")
+                    return True
+                db.execute("COMMIT")
+                return False
+            except Exception:
+                db.execute("ROLLBACK")
+                raise
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     # -- duplicates ---------------------------------------------------------------------
     def first_time(self, conversation_id: str, activity_id: str) -> bool:

@@ -5,6 +5,7 @@ built with adaptive-cards-py models; Teams chart elements as plain dicts). Send 
 `card_attachment(card)` after `validate_card(card)` has found nothing.
 """
 
+from cards.alert import acknowledged, alert_card
 from cards.answer import answer_card
 from cards.common import (
     clarify_card,
@@ -18,6 +19,8 @@ from cards.summary import summary_card
 from cards.validation import card_attachment, validate_card
 
 __all__ = [
+    "acknowledged",
+    "alert_card",
     "answer_card",
     "card_attachment",
     "clarify_card",

@@ -109,6 +109,39 @@ def answer(text: str, ctx: AskContext) -> Reply:
     return Reply("unknown", lang, prompt, cards.unknown_card(prompt, choices, lang=lang))
 
 
+def why_reply(metric_name: str, ctx: AskContext, lang: str) -> Reply:
+    """Why a metric moved today (so far) against the same weekday last week: the factors
+    and the segments that explain it most (kpi.drivers), in words."""
+    from kpi.drivers import explain
+
+    today = ctx.as_of
+    week_ago = today - dt.timedelta(days=7)
+    report = explain(
+        ctx.warehouse, metric_name, (today, today), (week_ago, week_ago), zone=ctx.zone
+    )
+    metric = METRICS[report.metric]
+    lines = [
+        f"{metric.label(lang)}: {format_value(report.before, metric.unit, lang)} → "
+        f"{format_value(report.after, metric.unit, lang)}"
+        + (" (지난주 같은 요일 → 오늘)" if lang == "ko" else " (same day last week → today)")
+    ]
+    for driver in report.top_drivers[:3]:
+        effect = driver.main_effect.factor
+        amount = (
+            f"{driver.contribution * 100:+.2f}%p"
+            if metric.unit == "ratio"
+            else format_value(driver.contribution, metric.unit, lang)
+        )
+        lines.append(
+            f"- {DIMENSIONS[driver.dimension].label(lang)} {driver.segment}: {amount} ({effect})"
+        )
+    if len(lines) == 1:
+        lines.append(
+            "- 뚜렷한 원인 세그먼트가 없어요." if lang == "ko" else "- No segment stands out."
+        )
+    return Reply("reasoning", lang, "\n".join(lines))
+
+
 def summary_reply(ctx: AskContext, lang: str, day: dt.date | None = None) -> Reply:
     """The KPI summary card for `day` (default: the day before as-of)."""
     day = day or ctx.as_of - dt.timedelta(days=1)

@@ -823,9 +823,13 @@ def _product_rows(rng, hit: _Hits, hit_key: pa.Array, catalog: _Catalog, basket_
     kind = hit.kind[row_hit]
     from_basket_add = (hit.kind[single] == ADD) & (hit.slot[single] < n_items[hit.session[single]])
     add_line = basket_start[hit.session[single]] + hit.slot[single]
-    single_quantity = np.where(
-        from_basket_add, quantity[np.minimum(add_line, len(quantity) - 1)], 1
+    # A chunk can hold no basket at all (a minute of the live replay): then no add is one.
+    basket_quantity = (
+        quantity[np.minimum(add_line, len(quantity) - 1)]
+        if len(quantity)
+        else np.ones_like(add_line)
     )
+    single_quantity = np.where(from_basket_add, basket_quantity, 1)
     units = np.concatenate([single_quantity, quantity[basket_line]])
     has_units = np.isin(kind, [ADD, CHECKOUT, PURCHASE])
     revenue = np.concatenate([np.zeros(len(single), dtype=np.int64), line_revenue[basket_line]])

@@ -60,9 +60,16 @@ class Warehouse:
                 conn.execute(table.delete())
 
     def holds_only_samples(self) -> bool:
-        """True when every session was written by `commercy data generate`."""
+        """True when every session was written by `commercy data generate` or by the
+        live replay (whose visitor ids have their own pattern)."""
+        from kpi.stream import LIVE_VISITOR_PATTERN
+
         with self.engine.connect() as conn:
-            loaded = conn.execute(select(func.count()).select_from(sessions)).scalar_one()
+            loaded = conn.execute(
+                select(func.count())
+                .select_from(sessions)
+                .where(sessions.c.fullVisitorId.not_like(LIVE_VISITOR_PATTERN))
+            ).scalar_one()
             generated = conn.execute(select(func.sum(sample_runs.c.sessions))).scalar_one()
         return loaded == (generated or 0)
 

@@ -45,6 +45,7 @@ class Connector:
         self.failures = failures
         self.refused = 0
         self.forbidden: set[str] = set()
+        self.updated: list[tuple[str, dict]] = []
         self._rng = random.Random(seed)
 
     async def _post(self, request: web.Request) -> web.Response:
@@ -63,8 +64,15 @@ class Connector:
         self.arrived.set()
         return web.json_response({"id": f"sent-{next(_ids)}"})
 
+    async def _put(self, request: web.Request) -> web.Response:
+        self.updated.append((request.match_info["activity_id"], await request.json()))
+        return web.json_response({"id": request.match_info["activity_id"]})
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_put(
+            "/v3/conversations/{conversation_id}/activities/{activity_id}", self._put
+        )
         app.router.add_post("/v3/conversations/{conversation_id}/activities", self._post)
         app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to}", self._post)
         return app

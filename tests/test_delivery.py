@@ -4,6 +4,8 @@ connector; 403 forgets the conversation; subscriptions and their chat commands."
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 
 import pytest
 from aiohttp import ClientSession
@@ -141,3 +143,65 @@ def test_pacing_keeps_within_seven_messages_a_second():
     assert pacer.wait_seconds("other") == 0
     now[0] += 1.01
     assert pacer.wait_seconds("c") == 0
+
+
+class _Alert:
+    alert_id = "checkout_bottleneck:step:/payment.html:2026-11-23T05:00"
+    rule = "checkout_bottleneck"
+    severity = "critical"
+    scope = "step:/payment.html"
+    window_start = dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)
+    window_end = dt.datetime(2026, 11, 23, 5, 5, tzinfo=dt.UTC)
+    value = 42.0
+    baseline_median = 3.0
+    message_ko = "결제 단계에서 오래 머문 세션이 평소의 14배예요"
+    message_en = "Sessions stuck at payment: 14x the usual"
+
+
+def test_alert_buttons_acknowledge_in_place_snooze_and_explain(settings, four_weeks, tmp_path):
+    import cards
+
+    async def scenario():
+        async with (
+            running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
+                base,
+                connector,
+                app,
+            ),
+            ClientSession() as http,
+        ):
+            await install(http, base, connector, "conv-1")
+            state: StateStore = app[STATE]
+            card = cards.alert_card(_Alert(), lang="en")
+            state.enqueue(_Alert.alert_id, ["conv-1"], card, _Alert.message_en)
+            await app[DELIVERER].deliver_due()
+            sent_id = state.sent_activity(_Alert.alert_id, "conv-1")
+            assert sent_id
+
+            def click(verb: str) -> dict:
+                data = {"alert_id": _Alert.alert_id, "rule": _Alert.rule, "scope": _Alert.scope}
+                return activity(
+                    kind="invoke",
+                    connector=connector,
+                    name="adaptiveCard/action",
+                    replyToId=sent_id,
+                    value={"action": {"type": "Action.Execute", "verb": verb, "data": data}},
+                )
+
+            status, body = await post(http, base, click("ack"))
+            response = json.loads(body)
+            assert status == 200 and response["type"] == "application/vnd.microsoft.card.adaptive"
+            assert "Acknowledged by Marketer" in json.dumps(response["value"])
+            assert connector.updated and connector.updated[-1][0] == sent_id  # updated for everyone
+            assert "actions" not in response["value"]
+
+            status, _ = await post(http, base, click("snooze"))
+            assert status == 200 and state.snoozed("conv-1", _Alert.rule, _Alert.scope)
+
+            before = len(connector.messages("conv-1"))
+            status, _ = await post(http, base, click("why"))
+            assert status == 200
+            messages = await connector.wait_for("conv-1", before + 1)
+            assert "Conversion rate" in messages[-1]["text"]
+
+    asyncio.run(scenario())

@@ -1,0 +1,142 @@
+"""Scheduled work in the bot process: the 5-minute risk check, the morning summaries,
+and delivering what the ledger holds.
+
+APScheduler runs the jobs with a persistent job store (the state database), so a
+restart keeps the schedule; after downtime each job runs once to catch up (coalesce,
+misfire grace) instead of a storm of missed runs. When several bot instances run, every
+job first takes the "scheduler" lease in the state store: only the leader does the work.
+
+Nothing here sends directly: alerts and summaries go into the delivery ledger, keyed by
+alert id or by day, and the deliverer sends each (key, conversation) once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib.util
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+import cards
+from bot.delivery import Deliverer
+from bot.state import StateStore
+from kpi.summary import daily_summary
+
+log = logging.getLogger(__name__)
+
+LEASE = "scheduler"
+LEASE_SECONDS = 90  # longer than the longest gap between two jobs' runs (60 s)
+
+
+@dataclass
+class Runtime:
+    """What the jobs need; set by bot/app.py when the scheduler starts."""
+
+    state: StateStore
+    warehouse: Any
+    zone: ZoneInfo
+    deliverer: Deliverer
+    now: Callable[[], dt.datetime]
+    holder: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+RUNTIME: Runtime | None = None
+
+
+def _leader() -> Runtime | None:
+    runtime = RUNTIME
+    if runtime is None or not runtime.state.acquire_lease(LEASE, runtime.holder, LEASE_SECONDS):
+        return None
+    return runtime
+
+
+async def deliver() -> None:
+    """Send what is due in the ledger (retries included)."""
+    runtime = _leader()
+    if runtime is not None:
+        await runtime.deliverer.deliver_due()
+
+
+async def morning_summaries() -> None:
+    """Queue today's summary for every conversation whose summary time has passed.
+
+    Keyed by day, so it goes out once per conversation per day however often this
+    runs, and a bot that was down at 09:00 still sends it when it comes back."""
+    runtime = _leader()
+    if runtime is None:
+        return
+    now = runtime.now().astimezone(runtime.zone)
+    due = [
+        conversation_id
+        for conversation_id in runtime.state.subscribers()
+        if (subscription := runtime.state.subscription(conversation_id)) is not None
+        and subscription.summary_time <= f"{now:%H:%M}"
+    ]
+    if not due:
+        return
+    day = now.date() - dt.timedelta(days=1)
+    summary = await asyncio.to_thread(daily_summary, runtime.warehouse, day, zone=runtime.zone.key)
+    for conversation_id in due:
+        stored = runtime.state.conversation(conversation_id)
+        lang = stored.lang if stored else "ko"
+        card = cards.summary_card(summary, lang=lang)
+        text = f"{day:%m/%d} KPI 요약" if lang == "ko" else f"KPI summary for {day:%b %d}"
+        runtime.state.enqueue(f"summary:{now.date()}", [conversation_id], card, text)
+    await runtime.deliverer.deliver_due()
+
+
+async def risk_check() -> None:
+    """Evaluate the alert rules on the 5-minute window that just ended."""
+    runtime = _leader()
+    if runtime is None:
+        return
+    from kpi.alerts import evaluate  # the rules engine: kpi/alerts.py
+
+    now = runtime.now().astimezone(runtime.zone)
+    at = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    alerts = await asyncio.to_thread(evaluate, runtime.warehouse, at, zone=runtime.zone)
+    for alert in alerts:
+        for conversation_id in runtime.state.subscribers(alerts=True):
+            if runtime.state.snoozed(conversation_id, alert.rule, alert.scope):
+                continue
+            stored = runtime.state.conversation(conversation_id)
+            lang = stored.lang if stored else "ko"
+            card = cards.alert_card(alert, lang=lang, zone=runtime.zone)
+            text = alert.message_ko if lang == "ko" else alert.message_en
+            runtime.state.enqueue(alert.alert_id, [conversation_id], card, text)
+    await runtime.deliverer.deliver_due()
+
+
+def start_scheduler(
+    runtime: Runtime, state_url: str, *, risk_checks: bool = True
+) -> AsyncIOScheduler:
+    """Start the jobs on the running event loop; the schedule persists in the state DB."""
+    global RUNTIME
+    RUNTIME = runtime
+    scheduler = AsyncIOScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=state_url, tablename="scheduled_jobs")},
+        job_defaults={"coalesce": True, "misfire_grace_time": 600, "max_instances": 1},
+        timezone=runtime.zone,
+    )
+    if risk_checks and importlib.util.find_spec("kpi.alerts") is not None:
+        scheduler.add_job(
+            "bot.jobs:risk_check", "cron", minute="*/5", second=30, id="risk_check",
+            replace_existing=True,
+        )  # fmt: skip
+    scheduler.add_job(
+        "bot.jobs:morning_summaries", "cron", minute="*", second=5, id="morning_summaries",
+        replace_existing=True,
+    )  # fmt: skip
+    scheduler.add_job(
+        "bot.jobs:deliver", "interval", seconds=15, id="deliver", replace_existing=True
+    )
+    scheduler.start()
+    return scheduler

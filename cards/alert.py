@@ -1,0 +1,153 @@
+"""The risk alert card: what happened, where, how far from normal, since when, what to
+check first, and three buttons (Acknowledge, Snooze 1 h, Why?).
+
+The buttons are Action.Execute (Universal Actions) with Action.Submit fallbacks. An
+acknowledged alert is the same card with the buttons replaced by "확인: NAME, HH:MM",
+which the bot writes over the original message for everyone in the chat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from adaptive_cards import card as ac
+
+from cards.elements import Lang, build_card, bullets, heading, lang_code, subtle, text, tr
+from kpi.units import format_value
+
+ACK_VERB, SNOOZE_VERB, WHY_VERB = "ack", "snooze", "why"
+
+# The rule -> (metric whose numbers it watches, unit of its value).
+RULE_UNITS = {
+    "checkout_bottleneck": "count",
+    "traffic_drop": "count",
+    "traffic_spike": "count",
+    "conversion_drop": "ratio",
+    "revenue_drop": "usd",
+    "bounce_spike": "ratio",
+}
+RULE_METRIC = {
+    "checkout_bottleneck": "cart_abandonment_rate",
+    "traffic_drop": "sessions",
+    "traffic_spike": "sessions",
+    "conversion_drop": "conversion_rate",
+    "revenue_drop": "revenue",
+    "bounce_spike": "bounce_rate",
+}
+FIRST_CHECKS = {
+    "checkout_bottleneck": (
+        (
+            "결제 대행사(PG) 상태와 결제 오류 로그",
+            "the payment provider's status and payment error logs",
+        ),
+        ("장바구니·결제 페이지 응답 속도", "load times of the cart and checkout pages"),
+        ("최근 배포나 프로모션 코드 변경", "recent releases or promo code changes"),
+    ),
+    "traffic_drop": (
+        (
+            "사이트가 열리는지, 추적 태그가 동작하는지",
+            "whether the site is up and the tracking tag fires",
+        ),
+        ("광고 캠페인 중단이나 예산 소진", "paused campaigns or spent budgets"),
+        ("검색 노출·유입 채널별 변화", "which channel lost the traffic"),
+    ),
+    "traffic_spike": (
+        ("봇·스팸 트래픽 여부 (소스와 이탈률)", "bot or spam traffic (source and bounce rate)"),
+        ("갑자기 시작된 캠페인이나 언급", "a campaign or mention that just started"),
+        ("서버 여유 용량", "server headroom"),
+    ),
+    "conversion_drop": (
+        ("결제 흐름과 결제 오류", "the checkout flow and payment errors"),
+        ("재고·가격·배송비 변경", "stock, price or shipping fee changes"),
+        ("유입 채널 구성 변화 (Why?)", "a change in the traffic mix (Why?)"),
+    ),
+    "revenue_drop": (
+        (
+            "전환율과 평균 주문 금액 중 무엇이 떨어졌는지 (Why?)",
+            "whether conversion or order value fell (Why?)",
+        ),
+        ("대형 주문 채널(Referral, Direct)의 변화", "the big-order channels (Referral, Direct)"),
+        ("결제 오류", "payment errors"),
+    ),
+    "bounce_spike": (
+        ("랜딩 페이지가 열리는지와 속도", "whether landing pages load, and how fast"),
+        ("새 캠페인의 랜딩 페이지 일치 여부", "whether new campaigns land on the right page"),
+        ("모바일 화면 깨짐", "broken mobile layouts"),
+    ),
+}
+
+
+class AlertLike(Protocol):
+    alert_id: str
+    rule: str
+    severity: str
+    scope: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    value: float
+    baseline_median: float
+    message_ko: str
+    message_en: str
+
+
+def alert_card(alert: AlertLike, *, lang: str, zone: dt.tzinfo | None = None) -> dict[str, Any]:
+    code = lang_code(lang)
+    unit = RULE_UNITS.get(alert.rule, "decimal")
+    start = alert.window_start.astimezone(zone) if zone else alert.window_start
+    end = alert.window_end.astimezone(zone) if zone else alert.window_end
+    critical = alert.severity == "critical"
+    title = tr(
+        code,
+        "🔴 긴급 위험 알림" if critical else "🟠 위험 알림",
+        "🔴 Critical risk alert" if critical else "🟠 Risk alert",
+    )
+    message = alert.message_ko if code == "ko" else alert.message_en
+    normal = format_value(alert.baseline_median, unit, code)
+    body = [
+        heading(title),
+        text(message, weight="Bolder"),
+        subtle(tr(code, f"어디: {alert.scope}", f"Where: {alert.scope}")),
+        subtle(
+            tr(
+                code,
+                f"언제: {start:%m/%d %H:%M}~{end:%H:%M} 부터",
+                f"Since: {start:%b %d %H:%M}–{end:%H:%M}",
+            )
+        ),
+        text(
+            tr(
+                code,
+                f"지금 {format_value(alert.value, unit, code)} · 평소 {normal}",
+                f"Now {format_value(alert.value, unit, code)} · usually {normal}",
+            )
+        ),
+        subtle(tr(code, "먼저 확인할 것", "Check first")),
+        bullets([ko if code == "ko" else en for ko, en in FIRST_CHECKS.get(alert.rule, ())]),
+    ]
+    actions = [
+        _execute(tr(code, "확인", "Acknowledge"), ACK_VERB, alert),
+        _execute(tr(code, "1시간 미루기", "Snooze 1 h"), SNOOZE_VERB, alert),
+        _execute(tr(code, "왜?", "Why?"), WHY_VERB, alert),
+    ]
+    return build_card(body, lang=code, actions=actions, summary=message)
+
+
+def acknowledged(
+    card: dict[str, Any], *, name: str, when: dt.datetime, lang: str
+) -> dict[str, Any]:
+    """The alert card as everyone sees it once someone acknowledged it."""
+    code: Lang = lang_code(lang)
+    updated = {k: v for k, v in card.items() if k != "actions"}
+    note = tr(code, f"✅ 확인: {name}, {when:%H:%M}", f"✅ Acknowledged by {name}, {when:%H:%M}")
+    updated["body"] = [
+        *card.get("body", []),
+        {"type": "TextBlock", "text": note, "wrap": True, "color": "Good", "weight": "Bolder"},
+    ]
+    return updated
+
+
+def _execute(title: str, verb: str, alert: AlertLike) -> ac.ActionExecute:
+    data = {"alert_id": alert.alert_id, "rule": alert.rule, "scope": alert.scope}
+    fallback = ac.ActionSubmit(title=title, data={"verb": verb, **data})
+    return ac.ActionExecute(title=title, verb=verb, data=data, fallback=fallback)
