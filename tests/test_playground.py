@@ -82,14 +82,16 @@ class Playground:
         ) as r:
             assert r.status == 200, await r.text()
 
-    async def click(self, conversation_id: str, card_message_id: str, data: dict) -> dict:
+    async def click(
+        self, conversation_id: str, card_message_id: str, data: dict, verb: str = "ask"
+    ) -> dict:
         body = {
             "name": "adaptiveCard/action",
             "from": {"id": "user-id-0"},
             "conversation": {"id": conversation_id},
             "replyToId": card_message_id,
             "value": {
-                "action": {"type": "Action.Execute", "verb": "ask", "data": data},
+                "action": {"type": "Action.Execute", "verb": verb, "data": data},
                 "trigger": "manual",
             },
         }
@@ -103,13 +105,14 @@ async def playground_with_bot(four_weeks, tmp_path) -> AsyncIterator[Playground]
     settings = Settings(COMMERCY_TIMEZONE="Asia/Seoul", MicrosoftAppId="")
     async with running_bot(
         settings, four_weeks, today=TODAY, state_path=str(tmp_path / "state.sqlite3")
-    ) as (base, _, _app):
+    ) as (base, _, app):
         bot_port = int(base.rsplit(":", 1)[1])
         port = free_port()
         process = start_playground(bot_port, port)
         try:
             async with ClientSession() as http:
                 playground = Playground(port, http)
+                playground.app = app
                 for _ in range(300):
                     try:
                         async with http.get(f"{playground.url}/_internal/v1/config") as r:
@@ -224,5 +227,51 @@ def test_a_person_types_a_question_in_the_playground_page_and_sees_the_number(
                 assert expected in await page.content()
             finally:
                 await browser.close()
+
+    asyncio.run(scenario())
+
+
+@needs_playground
+def test_an_alert_reaches_the_playground_and_acknowledge_changes_it_for_everyone(
+    four_weeks, tmp_path, monkeypatch
+):
+    import cards
+    from bot.app import DELIVERER, STATE
+    from tests.test_delivery import _Alert
+
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario():
+        async with playground_with_bot(four_weeks, tmp_path) as playground:
+            chat = playground.config["personalChat"]["id"]
+            async with playground.http.post(
+                f"{playground.url}/_debug/conversation/{chat}/installation", json={}
+            ) as r:
+                assert r.status == 200
+            await playground.wait_for_cards(chat, 1)
+            state = playground.app[STATE]
+            assert state.subscribers(alerts=True) == [chat]
+            state.enqueue(
+                _Alert.alert_id, [chat], cards.alert_card(_Alert(), lang="en"), _Alert.message_en
+            )
+            report = await playground.app[DELIVERER].deliver_due()
+            assert report.sent == 1
+            alert_id, alert = (await playground.wait_for_cards(chat, 2))[-1]
+            assert "risk alert" in json.dumps(alert, ensure_ascii=False).lower()
+            data = {"alert_id": _Alert.alert_id, "rule": _Alert.rule, "scope": _Alert.scope}
+            response = await playground.click(chat, alert_id, data, verb="ack")
+            assert "Acknowledged by" in json.dumps(response, ensure_ascii=False)
+
+            async def updated() -> None:
+                while not any(
+                    "update" in str(e.get("action", "")).lower() for e in playground.events
+                ):
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(updated(), 15)
+            update = next(
+                e for e in playground.events if "update" in str(e.get("action", "")).lower()
+            )
+            assert "Acknowledged by" in json.dumps(update, ensure_ascii=False)
 
     asyncio.run(scenario())
