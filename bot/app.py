@@ -194,6 +194,7 @@ def _start_jobs(settings: Settings, state: StateStore, warehouse: Any, deliverer
             zone=settings.zone,
             deliverer=deliverer,
             now=lambda: dt.datetime.now(settings.zone),
+            thresholds=settings.thresholds,
         )
         jobs = start_scheduler(runtime, settings.state_url, risk_checks=settings.alerts_enabled)
 

@@ -540,6 +540,41 @@ def serve(
 
 
 @cli.group()
+def alerts() -> None:
+    """Risk alerts: the rules the bot checks every 5 minutes."""
+
+
+@alerts.command("evaluate")
+@click.option(
+    "--at",
+    "at_text",
+    required=True,
+    help="The end of the window, YYYY-MM-DDTHH:MM in the reporting time zone.",
+)
+@click.option("--json", "as_json", is_flag=True, help='Print {"at": ..., "alerts": [...]}.')
+@click.pass_context
+def alerts_evaluate(ctx: click.Context, at_text: str, as_json: bool) -> None:
+    """What the check ending at --at raises (deterministic: the same data, the same answer)."""
+    from kpi.alerts import evaluate
+
+    settings = _settings(ctx)
+    try:
+        at = dt.datetime.fromisoformat(at_text)
+    except ValueError:
+        _fail(f"--at {at_text!r}: write YYYY-MM-DDTHH:MM")
+    at = at.replace(tzinfo=settings.zone) if at.tzinfo is None else at.astimezone(settings.zone)
+    raised = evaluate(_warehouse(ctx), at, zone=settings.zone, thresholds=settings.thresholds)
+    if as_json:
+        payload = {"at": at.isoformat(), "alerts": [a.to_dict() for a in raised]}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+        return
+    if not raised:
+        click.echo(f"{at:%Y-%m-%d %H:%M}: nothing to report; every rule is within its normal range")
+    for alert in raised:
+        click.echo(f"{alert.severity:8} {alert.rule:20} {alert.scope:22} {alert.message_en}")
+
+
+@cli.group()
 def stream() -> None:
     """Live events: the sample model replayed into the warehouse minute by minute."""
 

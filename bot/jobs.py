@@ -45,6 +45,7 @@ class Runtime:
     zone: ZoneInfo
     deliverer: Deliverer
     now: Callable[[], dt.datetime]
+    thresholds: Any = None  # kpi.alerts.Thresholds; None: the defaults
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -98,11 +99,17 @@ async def risk_check() -> None:
     runtime = _leader()
     if runtime is None:
         return
-    from kpi.alerts import evaluate  # the rules engine: kpi/alerts.py
+    from kpi.alerts import Alert, evaluate  # the rules engine: kpi/alerts.py
 
     now = runtime.now().astimezone(runtime.zone)
     at = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-    alerts = await asyncio.to_thread(evaluate, runtime.warehouse, at, zone=runtime.zone)
+    # Alerts of the last day, so each rule's cooldown holds across restarts and leaders.
+    previous = [Alert.from_dict(a) for a in runtime.state.recent_alerts(86_400)]
+    options = {"thresholds": runtime.thresholds} if runtime.thresholds is not None else {}
+    alerts = await asyncio.to_thread(
+        evaluate, runtime.warehouse, at, zone=runtime.zone, previous=previous, **options
+    )
+    runtime.state.record_alerts([alert.to_dict() for alert in alerts])
     for alert in alerts:
         for conversation_id in runtime.state.subscribers(alerts=True):
             if runtime.state.snoozed(conversation_id, alert.rule, alert.scope):

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     )
     alerts_enabled: bool = Field(True, validation_alias="COMMERCY_ALERTS_ENABLED")
     replay: bool = Field(True, validation_alias="COMMERCY_REPLAY")
+    # JSON: {"traffic_drop.warning_score": 5, "window_minutes": 5, ...} (kpi/alerts.py)
+    alert_thresholds: str = Field("{}", validation_alias="COMMERCY_ALERT_THRESHOLDS")
     reply_budget_seconds: float = Field(
         10.0, ge=1, le=14, validation_alias="COMMERCY_REPLY_BUDGET_SECONDS"
     )
@@ -108,6 +110,35 @@ class Settings(BaseSettings):
         if not value.startswith("sqlite:///"):
             raise ValueError("must be sqlite:///PATH (the only state store so far)")
         return value
+
+    @field_validator("alert_thresholds")
+    @classmethod
+    def _known_thresholds(cls, value: str) -> str:
+        import json
+
+        from kpi.alerts import Thresholds
+
+        try:
+            overrides = json.loads(value or "{}")
+        except ValueError:
+            raise ValueError(
+                'must be a JSON object such as {"traffic_drop.warning_score": 5}'
+            ) from None
+        if not isinstance(overrides, dict):
+            raise ValueError('must be a JSON object such as {"traffic_drop.warning_score": 5}')
+        try:
+            Thresholds().with_overrides(overrides)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def thresholds(self):  # -> kpi.alerts.Thresholds
+        import json
+
+        from kpi.alerts import Thresholds
+
+        return Thresholds().with_overrides(json.loads(self.alert_thresholds or "{}"))
 
     @property
     def bot_url(self) -> str:

@@ -76,6 +76,11 @@ CREATE TABLE IF NOT EXISTS snoozes (
     until REAL NOT NULL,
     PRIMARY KEY (conversation_id, rule, scope)
 );
+CREATE TABLE IF NOT EXISTS raised_alerts (
+    alert_id TEXT PRIMARY KEY,        -- what the rules raised, for their cooldowns
+    alert TEXT NOT NULL,              -- Alert.to_dict() as JSON
+    raised_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS charts (
     chart_id TEXT PRIMARY KEY,
     png BLOB NOT NULL,
@@ -320,6 +325,23 @@ class StateStore:
                 (conversation_id, rule, scope),
             ).fetchone()
         return bool(row and row[0] > time.time())
+
+    def record_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        now = time.time()
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO raised_alerts (alert_id, alert, raised_at) VALUES (?, ?, ?)",
+                [(a["alert_id"], json.dumps(a), now) for a in alerts],
+            )
+            db.execute("DELETE FROM raised_alerts WHERE raised_at < ?", (now - 7 * 86_400,))
+
+    def recent_alerts(self, seconds: float) -> list[dict[str, Any]]:
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT alert FROM raised_alerts WHERE raised_at >= ? ORDER BY raised_at",
+                (time.time() - seconds,),
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
 
     def drop_delivery(self, delivery: Delivery) -> None:
         with self._transaction() as db:

@@ -1,0 +1,562 @@
+"""Risk alerts on a real DuckDB warehouse: six generated weeks, incidents planted with SQL.
+
+Each incident test works on its own copy of the generated file, plants one incident on
+the last day, replays the checks every 5 minutes across it (passing the alerts raised
+so far, as the scheduler does) and asserts that exactly the right alert fires, in the
+right window, with the right rule and scope, and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlglot
+from sqlalchemy import text
+
+from kpi import alerts
+from kpi.alerts import Alert, Thresholds, evaluate, run_checks
+from kpi.generate import generate
+from kpi.warehouse import Warehouse, open_warehouse
+from tests.conftest import SEOUL, new_warehouse
+
+END = dt.date(2026, 6, 17)  # a Wednesday, in a month with no holidays
+# The last day, five weeks of baseline before it and the week before those, which
+# tells how busy the store was then (Thresholds.level_days).
+DAYS = 49
+SEED = 5
+# False alerts allowed in the 288 checks of a clean day. bench/bench_alerts.py counts
+# well under one a clean week on the full year, so one a day is already generous; this
+# sample's END raises none, which keeps "exactly one alert" in the incident tests the
+# incident's own.
+CLEAN_DAY_ALERTS = 1
+
+
+def local(hour: int, minute: int = 0, day: dt.date = END) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SEOUL)
+
+
+def every_5_minutes(first: dt.datetime, last: dt.datetime) -> Iterator[dt.datetime]:
+    moment = first
+    while moment <= last:
+        yield moment
+        moment += dt.timedelta(minutes=5)
+
+
+def replay_checks(
+    warehouse: Warehouse, first: dt.datetime, last: dt.datetime, thresholds: Thresholds
+) -> list[Alert]:
+    """The scheduler's loop: a check every 5 minutes, each told what was already raised."""
+    raised: list[Alert] = []
+    for at in every_5_minutes(first, last):
+        raised += evaluate(warehouse, at, zone=SEOUL, thresholds=thresholds, previous=raised)
+    return raised
+
+
+def seconds(moment: dt.datetime) -> int:
+    return int(moment.timestamp())
+
+
+# -- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def six_weeks_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("alerts")
+    warehouse = new_warehouse(folder)
+    generate(warehouse, days=DAYS, end=END, zone=SEOUL, scale=1.0, seed=SEED)
+    warehouse.close()
+    return folder / "warehouse.duckdb"
+
+
+def _copy(source: Path, folder: Path) -> Warehouse:
+    target = folder / "copy.duckdb"
+    shutil.copyfile(source, target)
+    return open_warehouse(f"duckdb:///{target}")
+
+
+@pytest.fixture(scope="session")
+def six_weeks(six_weeks_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """The clean sample, shared: tests must not change it."""
+    warehouse = _copy(six_weeks_file, tmp_path_factory.mktemp("clean"))
+    yield warehouse
+    warehouse.close()
+
+
+@pytest.fixture
+def fresh(six_weeks_file: Path, tmp_path: Path) -> Warehouse:
+    """A private copy of the sample to plant an incident in."""
+    warehouse = _copy(six_weeks_file, tmp_path)
+    yield warehouse
+    warehouse.close()
+
+
+@pytest.fixture(scope="session")
+def defaults() -> Thresholds:
+    return Thresholds()
+
+
+# -- planting incidents ----------------------------------------------------------------
+
+SESSION_COLUMNS = (
+    "visitNumber, fullVisitorId, channelGrouping, socialEngagementType"  # copied as they are
+)
+TOTALS_COLUMNS = "visits, pageviews, newVisits, sessionQualityDim"
+
+
+def execute(warehouse: Warehouse, sql: str, **params: object) -> None:
+    with warehouse.engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def plant_stuck_sessions(
+    warehouse: Warehouse, step: str, last_hits: list[dt.datetime], dwell_minutes: int = 8
+) -> None:
+    """Sessions that reach `step`, view it again `dwell_minutes` later and leave: what a
+    hanging page does (and what kpi/stream.py's checkout_bottleneck writes). Copies of
+    sessions from three weeks before that reached the step, cut after its first view."""
+    sources = warehouse.query(
+        'SELECT h.session_key, MIN(h.hitNumber) AS n FROM ga_data."Hits" h '
+        'JOIN ga_data."Sessions" s ON s.session_key = h.session_key '
+        "WHERE h.pagePath = :step AND h.hitNumber > 1 AND s.date = :day "
+        "GROUP BY h.session_key ORDER BY h.session_key LIMIT :count",
+        {"step": step, "day": END - dt.timedelta(days=21), "count": len(last_hits)},
+    )
+    assert len(sources) == len(last_hits)
+    for i, (source, last_hit) in enumerate(zip(sources, last_hits, strict=True)):
+        key, n = source["session_key"], source["n"]
+        step_ms = warehouse.query(
+            'SELECT time FROM ga_data."Hits" WHERE session_key = :key AND hitNumber = :n',
+            {"key": key, "n": n},
+        )[0]["time"]
+        last_ms = step_ms + dwell_minutes * 60_000
+        start = seconds(last_hit) - last_ms // 1000
+        new = f"stuck-{i}-{start}"
+        params = {"key": key, "new": new, "start": start, "day": last_hit.date(), "n": n}
+        execute(
+            warehouse,
+            f'INSERT INTO ga_data."Sessions" (session_key, visitId, visitStartTime, date, '
+            f"{SESSION_COLUMNS}) SELECT :new, :start, :start, :day, {SESSION_COLUMNS} "
+            f'FROM ga_data."Sessions" WHERE session_key = :key',
+            **params,
+        )
+        execute(
+            warehouse,
+            f'INSERT INTO ga_data."Totals" (session_key, hits, timeOnSite, {TOTALS_COLUMNS}) '
+            f"SELECT :new, :n + 1, :seconds, {TOTALS_COLUMNS} "
+            f'FROM ga_data."Totals" WHERE session_key = :key',
+            seconds=last_ms // 1000,
+            **params,
+        )
+        execute(
+            warehouse,
+            'INSERT INTO ga_data."Hits" (hit_key, session_key, hitNumber, time, pagePath, '
+            "hitType, actionType) SELECT :new || '-' || CAST(hitNumber AS VARCHAR), :new, "
+            'hitNumber, time, pagePath, hitType, actionType FROM ga_data."Hits" '
+            "WHERE session_key = :key AND hitNumber <= :n",
+            **params,
+        )
+        execute(
+            warehouse,
+            'INSERT INTO ga_data."Hits" (hit_key, session_key, hitNumber, time, pagePath, '
+            "hitType, actionType, isExit) VALUES (:new || '-last', :new, :n + 1, :last_ms, "
+            ":step, 'PAGE', '0', TRUE)",
+            last_ms=last_ms,
+            step=step,
+            **params,
+        )
+
+
+def sessions_ending_within(start: dt.datetime, end: dt.datetime) -> str:
+    """Sessions whose last activity falls in [start, end): the store rules' membership."""
+    return (
+        'SELECT s.session_key FROM ga_data."Sessions" s JOIN ga_data."Totals" t '
+        "ON t.session_key = s.session_key WHERE s.visitStartTime + COALESCE(t.timeOnSite, 0) "
+        f">= {seconds(start)} AND s.visitStartTime + COALESCE(t.timeOnSite, 0) < {seconds(end)}"
+    )
+
+
+def only(raised: list[Alert]) -> Alert:
+    assert len(raised) == 1, [(a.rule, a.scope, a.window_end.isoformat()) for a in raised]
+    return raised[0]
+
+
+# -- a clean day -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_clean_day_is_quiet(six_weeks: Warehouse, defaults: Thresholds) -> None:
+    """All 288 checks of a clean day, each told what the checks before it raised."""
+    raised = replay_checks(six_weeks, local(0, 5), local(0, 0, END + dt.timedelta(days=1)),
+                           defaults)  # fmt: skip
+    print(f"clean day {END}: {len(raised)} alert(s)", [a.message_en for a in raised])
+    assert len(raised) <= CLEAN_DAY_ALERTS
+
+
+def test_every_rule_and_step_gives_a_verdict(six_weeks: Warehouse, defaults: Thresholds) -> None:
+    checks = run_checks(six_weeks, local(14), zone=SEOUL, thresholds=defaults)
+    scopes = {(c.rule, c.scope) for c in checks}
+    assert scopes == {
+        *(("checkout_bottleneck", f"step:{step}") for step in defaults.funnel_steps),
+        *((rule, "store") for rule in alerts.RULES if rule != "checkout_bottleneck"),
+    }
+    for check in checks:
+        assert check.reason in ("normal", "low volume"), check
+        assert check.window_end == local(14)
+        assert check.window_start == local(14) - dt.timedelta(
+            minutes=defaults.rule(check.rule).lookback_minutes
+        )
+        if check.reason == "normal":
+            assert len(check.baseline) == 5  # END-7 .. END-35: the weeks the sample holds
+
+
+def test_the_usual_dwell_is_a_p90_from_past_same_weekdays(
+    six_weeks: Warehouse, defaults: Thresholds
+) -> None:
+    """The dwell before a hit on /payment.html, over the five past Wednesdays."""
+    checks = run_checks(six_weeks, local(14), zone=SEOUL, thresholds=defaults)
+    payment = next(c for c in checks if c.scope == "step:/payment.html")
+    days = [END - dt.timedelta(days=7 * k) for k in range(1, 6)]
+    rows = six_weeks.query(
+        'SELECT h.time - p.time AS dwell FROM ga_data."Hits" h '
+        'JOIN ga_data."Hits" p ON p.session_key = h.session_key AND p.hitNumber = h.hitNumber - 1 '
+        'JOIN ga_data."Sessions" s ON s.session_key = h.session_key '
+        "WHERE h.pagePath = '/payment.html' AND s.date IN (:d1, :d2, :d3, :d4, :d5) "
+        "ORDER BY 1",
+        {f"d{i}": day for i, day in enumerate(days, start=1)},
+    )
+    dwells = [row["dwell"] for row in rows]
+    nearest_rank = dwells[-(-len(dwells) * 9 // 10) - 1]
+    assert payment.details["dwell_samples"] == len(dwells)
+    assert payment.details["usual_dwell_seconds"] == nearest_rank / 1000
+
+
+# -- incidents -------------------------------------------------------------------------
+
+
+def test_a_checkout_bottleneck_raises_one_alert_at_its_step(
+    fresh: Warehouse, defaults: Thresholds
+) -> None:
+    stuck_at = [local(14, minute) for minute in (2, 6, 9, 13, 17, 22)]
+    plant_stuck_sessions(fresh, "/payment.html", stuck_at)
+    raised = replay_checks(fresh, local(13), local(16), defaults)
+    alert = only(raised)
+    assert (alert.rule, alert.scope) == ("checkout_bottleneck", "step:/payment.html")
+    # As soon as the fourth stuck session has left (14:13), from the check at 14:15.
+    assert alert.window_start <= stuck_at[0] and alert.window_end == local(14, 15)
+    assert alert.value == defaults.checkout_bottleneck.min_volume == 4
+    assert alert.baseline_median == 0 and alert.severity == "warning"
+    assert alert.details["exits"] >= alert.value
+    assert "결제" in alert.message_ko and "/payment.html" in alert.message_en
+
+
+def test_six_stuck_sessions_at_once_are_critical(fresh: Warehouse, defaults: Thresholds) -> None:
+    stuck_at = [local(14, minute) for minute in (1, 3, 5, 8, 12, 15, 18, 21)]
+    plant_stuck_sessions(fresh, "/basket.html", stuck_at)
+    alert = only(evaluate(fresh, local(14, 30), zone=SEOUL, thresholds=defaults))
+    assert (alert.rule, alert.scope, alert.severity) == (
+        "checkout_bottleneck",
+        "step:/basket.html",
+        "critical",
+    )
+    assert alert.value == len(stuck_at)
+
+
+def test_sessions_that_linger_no_longer_than_usual_raise_nothing(
+    fresh: Warehouse, defaults: Thresholds
+) -> None:
+    """Exits at the step after a short dwell are ordinary drop-offs, not a bottleneck."""
+    plant_stuck_sessions(fresh, "/payment.html", [local(14, m) for m in range(2, 28, 4)],
+                         dwell_minutes=0)  # fmt: skip
+    assert replay_checks(fresh, local(13), local(16), defaults) == []
+
+
+def test_a_traffic_drop_raises_one_alert(fresh: Warehouse, defaults: Thresholds) -> None:
+    start, end = local(10), local(11)
+    execute(
+        fresh,
+        'DELETE FROM ga_data."Sessions" WHERE visitStartTime >= :a AND visitStartTime < :b '
+        "AND visitStartTime % 10 < 7",  # about 70 % of them
+        a=seconds(start),
+        b=seconds(end),
+    )
+    alert = only(replay_checks(fresh, local(9), local(12), defaults))
+    assert (alert.rule, alert.scope) == ("traffic_drop", "store")
+    assert start < alert.window_end <= end
+    assert alert.score < 0 and alert.value < 0.6 * alert.baseline_median
+
+
+def test_a_traffic_spike_raises_one_alert(fresh: Warehouse, defaults: Thresholds) -> None:
+    start, end = local(15), local(15, 30)
+    for tag in ("copy1", "copy2"):  # three times the sessions, each a whole session
+        copy_sessions(fresh, start, end, tag)
+    alert = only(replay_checks(fresh, local(14), local(17), defaults))
+    assert (alert.rule, alert.scope) == ("traffic_spike", "store")
+    assert start < alert.window_end <= end + dt.timedelta(minutes=5)
+    assert alert.score > 0
+
+
+def test_a_busier_season_is_not_a_spike(fresh: Warehouse, defaults: Thresholds) -> None:
+    """Three times the traffic all week long (a season's ramp, a big campaign) is the new
+    normal: past weeks are scaled to the store's level before they are compared."""
+    for tag in ("season1", "season2"):
+        copy_sessions(fresh, local(14, 0, END - dt.timedelta(days=7)), local(15), tag)
+    assert evaluate(fresh, local(14, 30), zone=SEOUL, thresholds=defaults) == []
+    unscaled = defaults.with_overrides({"level_days": 0})
+    spike = only(evaluate(fresh, local(14, 30), zone=SEOUL, thresholds=unscaled))
+    assert spike.rule == "traffic_spike"
+
+
+def copy_sessions(warehouse: Warehouse, start: dt.datetime, end: dt.datetime, tag: str) -> None:
+    """One more of each session starting in [start, end), with its Totals row."""
+    totals = ", ".join(f"t.{c.strip()}" for c in TOTALS_COLUMNS.split(","))
+    bounds = {"a": seconds(start), "b": seconds(end)}
+    execute(
+        warehouse,
+        f'INSERT INTO ga_data."Totals" (session_key, hits, timeOnSite, bounces, transactions, '
+        f"totalTransactionRevenue, {TOTALS_COLUMNS}) SELECT t.session_key || '-{tag}', t.hits, "
+        f"t.timeOnSite, t.bounces, t.transactions, t.totalTransactionRevenue, {totals} "
+        'FROM ga_data."Totals" t JOIN ga_data."Sessions" s ON s.session_key = t.session_key '
+        "WHERE s.visitStartTime >= :a AND s.visitStartTime < :b",
+        **bounds,
+    )
+    execute(
+        warehouse,
+        f'INSERT INTO ga_data."Sessions" (session_key, visitId, visitStartTime, date, '
+        f"{SESSION_COLUMNS}) SELECT session_key || '-{tag}', visitId, visitStartTime, date, "
+        f'{SESSION_COLUMNS} FROM ga_data."Sessions" '
+        "WHERE visitStartTime >= :a AND visitStartTime < :b",
+        **bounds,
+    )
+
+
+def test_lost_orders_raise_a_conversion_drop(fresh: Warehouse, defaults: Thresholds) -> None:
+    """Checkout breaks at 04:00: no order after it. Orders are rare (~2 an hour), so the
+    rule needs hours of evidence; it must speak before the day is out, and only once."""
+    broken = local(4)
+    execute(
+        fresh,
+        'UPDATE ga_data."Totals" SET transactions = NULL, totalTransactionRevenue = NULL '
+        f"WHERE session_key IN ({sessions_ending_within(broken, local(23))})",
+    )
+    raised = replay_checks(fresh, local(4, 5), local(12), defaults)
+    conversion = only([a for a in raised if a.rule == "conversion_drop"])
+    assert conversion.scope == "store" and conversion.value < 0.5 * conversion.baseline_median
+    assert conversion.window_start >= broken - dt.timedelta(hours=2)
+    assert {a.rule for a in raised} <= {"conversion_drop", "revenue_drop"}
+
+
+def test_orders_worth_a_tenth_raise_a_revenue_drop(fresh: Warehouse, defaults: Thresholds) -> None:
+    """A pricing bug: orders keep coming but each is worth a tenth of itself."""
+    execute(
+        fresh,
+        'UPDATE ga_data."Totals" SET totalTransactionRevenue = totalTransactionRevenue / 10 '
+        f"WHERE session_key IN ({sessions_ending_within(local(0), local(23))})",
+    )
+    raised = replay_checks(fresh, local(6), local(14), defaults)
+    alert = only(raised)
+    assert (alert.rule, alert.scope) == ("revenue_drop", "store")
+    assert alert.value < 0.4 * alert.baseline_median
+    assert alert.details["transactions"] > 0  # the orders are still there
+
+
+def test_a_broken_landing_page_raises_a_bounce_spike(
+    fresh: Warehouse, defaults: Thresholds
+) -> None:
+    start, end = local(9), local(10)
+    execute(
+        fresh,
+        'UPDATE ga_data."Totals" SET bounces = 1 WHERE session_key IN '
+        f"({sessions_ending_within(start, end)} AND s.visitStartTime % 10 < 7)",
+    )
+    alert = only(replay_checks(fresh, local(8), local(11), defaults))
+    assert (alert.rule, alert.scope) == ("bounce_spike", "store")
+    assert start < alert.window_end <= end + dt.timedelta(minutes=5)
+
+
+# -- cooldown, determinism, history ----------------------------------------------------
+
+
+@pytest.fixture
+def stuck(fresh: Warehouse) -> Warehouse:
+    plant_stuck_sessions(fresh, "/payment.html", [local(14, m) for m in (2, 6, 9, 13, 17, 22)])
+    return fresh
+
+
+def test_the_cooldown_silences_a_repeat_until_it_is_over(
+    stuck: Warehouse, defaults: Thresholds
+) -> None:
+    first = only(evaluate(stuck, local(14, 25), zone=SEOUL, thresholds=defaults))
+    # Five minutes later the same sessions are still in the look-back: without the
+    # alert raised before, the check would raise it again; with it, it stays quiet.
+    again = evaluate(stuck, local(14, 30), zone=SEOUL, thresholds=defaults)
+    assert [(a.rule, a.scope) for a in again] == [(first.rule, first.scope)]
+    assert evaluate(stuck, local(14, 30), zone=SEOUL, thresholds=defaults,
+                    previous=[first]) == []  # fmt: skip
+    # Another scope or rule is not silenced by it.
+    other = Alert(**{**first.__dict__, "scope": "step:/basket.html"})
+    assert evaluate(stuck, local(14, 30), zone=SEOUL, thresholds=defaults, previous=[other])
+    # Once the cooldown is over the rule may speak again.
+    short = defaults.with_overrides({"checkout_bottleneck.cooldown_minutes": 5})
+    assert evaluate(stuck, local(14, 30), zone=SEOUL, thresholds=short, previous=[first])
+
+
+def test_re_running_a_check_gives_the_same_alerts(stuck: Warehouse, defaults: Thresholds) -> None:
+    first = evaluate(stuck, local(14, 25), zone=SEOUL, thresholds=defaults)
+    again = evaluate(stuck, local(14, 25), zone=SEOUL, thresholds=defaults, previous=first)
+    assert [a.to_dict() for a in again] == [a.to_dict() for a in first]
+    assert len({a.alert_id for a in first}) == len(first)
+
+
+def test_an_alert_survives_a_round_trip_through_json(stuck: Warehouse) -> None:
+    """The ledger may keep alerts as JSON and pass them back as `previous`."""
+    alert = only(evaluate(stuck, local(14, 25), zone=SEOUL))
+    restored = Alert.from_dict(json.loads(json.dumps(alert.to_dict())))
+    assert restored.to_dict() == alert.to_dict()
+    assert evaluate(stuck, local(14, 30), zone=SEOUL, previous=[restored]) == []
+
+
+def test_a_naive_at_is_wall_time_in_the_zone(stuck: Warehouse, defaults: Thresholds) -> None:
+    naive = evaluate(stuck, dt.datetime(2026, 6, 17, 14, 25), zone=SEOUL, thresholds=defaults)
+    in_utc = evaluate(stuck, local(14, 25).astimezone(dt.UTC), zone=SEOUL, thresholds=defaults)
+    assert [a.to_dict() for a in naive] == [a.to_dict() for a in in_utc]
+    assert naive[0].window_end.tzinfo == SEOUL and naive[0].window_end == local(14, 25)
+
+
+def test_the_alert_id_is_rule_scope_and_window_start(stuck: Warehouse) -> None:
+    alert = only(evaluate(stuck, local(14, 25), zone=SEOUL))
+    assert alert.alert_id == Alert(**{**alert.__dict__, "message_en": "x"}).alert_id
+    assert alert.alert_id != Alert(**{**alert.__dict__, "scope": "store"}).alert_id
+    moved = alert.window_start + dt.timedelta(minutes=5)
+    assert alert.alert_id != Alert(**{**alert.__dict__, "window_start": moved}).alert_id
+    assert len(alert.alert_id) == 20
+    data = alert.to_dict()
+    assert data["alert_id"] == alert.alert_id
+    assert data["window_start"] == "2026-06-17T13:55:00+09:00"
+
+
+def test_too_little_history_raises_nothing(six_weeks: Warehouse, defaults: Thresholds) -> None:
+    early = local(14, 0, END - dt.timedelta(days=14))  # three weeks of history before it
+    assert evaluate(six_weeks, early, zone=SEOUL, thresholds=defaults) == []
+    checks = run_checks(six_weeks, early, zone=SEOUL, thresholds=defaults)
+    assert {c.reason for c in checks} == {"short history"}
+    fewer = defaults.with_overrides({"min_baseline_weeks": 3})
+    assert {c.reason for c in run_checks(six_weeks, early, zone=SEOUL, thresholds=fewer)} != {
+        "short history"
+    }
+
+
+def test_an_empty_warehouse_raises_nothing(warehouse: Warehouse) -> None:
+    assert evaluate(warehouse, local(14), zone=SEOUL) == []
+
+
+def test_a_time_column_on_totals_and_hits_changes_the_cost_not_the_verdict(
+    stuck: Warehouse, defaults: Thresholds
+) -> None:
+    """With an extra visitStartTime on Totals and Hits the queries prune those tables by
+    time too (bench/bench_alerts.py); the checks must come out the same."""
+    at = local(14, 25)
+    before = run_checks(stuck, at, zone=SEOUL, thresholds=defaults)
+    for table in ("Totals", "Hits"):
+        execute(stuck, f'ALTER TABLE ga_data."{table}" ADD COLUMN visitStartTime BIGINT')
+        execute(
+            stuck,
+            f'UPDATE ga_data."{table}" x SET visitStartTime = s.visitStartTime '
+            'FROM ga_data."Sessions" s WHERE s.session_key = x.session_key',
+        )
+    assert alerts._time_columns(stuck) == {"Totals", "Hits"}
+    assert run_checks(stuck, at, zone=SEOUL, thresholds=defaults) == before
+
+
+def test_the_queries_parse_as_t_sql(six_weeks: Warehouse, defaults: Thresholds) -> None:
+    """Production runs them on Azure SQL: no DuckDB-only syntax."""
+    plan = alerts._plan(six_weeks, local(14), SEOUL, defaults)
+    for with_time in (False, True):
+        statements = [
+            alerts._session_sql(plan, defaults, with_time),
+            alerts._bottleneck_sql(plan, defaults, with_time),
+        ]
+        for sql, params in statements:
+            for name, value in params.items():
+                sql = sql.replace(f":{name}", f"'{value}'")
+            sqlglot.parse_one(sql, read="tsql")
+
+
+# -- thresholds ------------------------------------------------------------------------
+
+
+def test_thresholds_take_overrides_by_setting_name(defaults: Thresholds) -> None:
+    changed = defaults.with_overrides(
+        {"traffic_drop.warning_score": 5, "max_baseline_weeks": 6, "funnel_steps": ["/a"]}
+    )
+    assert changed.traffic_drop.warning_score == 5
+    assert changed.traffic_drop.critical_score == defaults.traffic_drop.critical_score
+    assert (changed.max_baseline_weeks, changed.funnel_steps) == (6, ("/a",))
+    assert defaults.traffic_drop.warning_score != 5  # the original is untouched
+    for bad in ("traffic_drop.warning", "nonsense", "traffic.warning_score"):
+        with pytest.raises(ValueError, match="unknown alert threshold"):
+            defaults.with_overrides({bad: 1})
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"min_baseline_weeks": 9},
+        {"traffic_drop.critical_score": 1},
+        {"bounce_spike.lookback_minutes": 1},
+        {"dwell_percentile": 1.5},
+        {"conversion_drop.min_relative_change": 0.95},
+    ],
+)
+def test_inconsistent_thresholds_are_refused(defaults: Thresholds, override: dict) -> None:
+    with pytest.raises(ValueError):
+        defaults.with_overrides(override)
+
+
+def test_the_funnel_steps_are_the_sample_stores_pages() -> None:
+    from kpi import store_model
+
+    pages = [store_model.BASKET_PAGE[0], *(page[0] for page in store_model.CHECKOUT_PAGES)]
+    assert list(alerts.FUNNEL_STEPS) == pages
+
+
+# -- the live stream -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def busier_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seven weeks up to the day before END at five times the traffic: at the store's
+    own volume a 30-minute bottleneck strands about two sessions, too few to tell from
+    chance (see Thresholds.checkout_bottleneck)."""
+    folder = tmp_path_factory.mktemp("busier")
+    warehouse = new_warehouse(folder)
+    generate(warehouse, days=DAYS, end=END - dt.timedelta(days=1), zone=SEOUL, scale=5.0,
+             seed=SEED)  # fmt: skip
+    warehouse.close()
+    return folder / "warehouse.duckdb"
+
+
+@pytest.mark.slow
+def test_a_replayed_checkout_bottleneck_raises_one_alert(
+    busier_history: Path, tmp_path: Path, defaults: Thresholds
+) -> None:
+    """kpi/stream.py's own incident (30 minutes), replayed minute by minute after the
+    generated history. Live batches hold whole sessions from their first minute, so this
+    also checks that a session counts only once its last hit has happened."""
+    stream = pytest.importorskip("kpi.stream")
+    warehouse = _copy(busier_history, tmp_path)
+    incident = stream.Incident("checkout_bottleneck", local(12), minutes=30)
+    stream.replay(warehouse, start=local(10), minutes=300, speed=0, zone=SEOUL, seed=3,
+                  incidents=[incident], scale=5.0)  # fmt: skip
+    raised = replay_checks(warehouse, local(11), local(15), defaults)
+    warehouse.close()
+    # Only the bottleneck is asserted: the replay starts at 10:00, so the long look-backs
+    # (revenue: 12 hours) see a morning without sessions.
+    alert = only([a for a in raised if a.rule == "checkout_bottleneck"])
+    assert alert.scope in {f"step:{path}" for path in stream.STUCK_PATHS}
+    assert alert.window_start < incident.end + dt.timedelta(minutes=15)  # the longest dwell
+    assert alert.window_end > incident.start

@@ -1,0 +1,110 @@
+"""Scheduled jobs: morning summaries once per conversation per day (also after
+downtime), one leader among several bot processes, a schedule that survives restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import multiprocessing
+import sqlite3
+import time
+from zoneinfo import ZoneInfo
+
+from bot import jobs
+from bot.delivery import Deliverer
+from bot.state import StateStore
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def runtime(state: StateStore, warehouse, when: dt.datetime, sent: list) -> jobs.Runtime:
+    async def send(reference, card, summary):
+        sent.append((reference["conversation"]["id"], summary))
+        return f"m{len(sent)}"
+
+    clock = [when]
+    return jobs.Runtime(state=state, warehouse=warehouse, zone=SEOUL,
+                        deliverer=Deliverer(state, send, sleep=lambda s: asyncio.sleep(0)),
+                        now=lambda: clock[0])  # fmt: skip
+
+
+def add_conversation(state: StateStore, conversation_id: str, summary_time: str) -> None:
+    state.save_conversation(
+        conversation_id, {"conversation": {"id": conversation_id}}, scope="personal", lang="ko"
+    )
+    state.subscribe(conversation_id)
+    state.set_summary_time(conversation_id, summary_time)
+
+
+def test_each_conversation_gets_its_summary_once_a_day_at_its_own_time(tmp_path, four_weeks):
+    state = StateStore(tmp_path / "state.db")
+    add_conversation(state, "early", "08:30")
+    add_conversation(state, "usual", "09:00")
+    sent: list = []
+    jobs.RUNTIME = runtime(state, four_weeks, dt.datetime(2026, 11, 24, 8, 45, tzinfo=SEOUL), sent)
+    try:
+        asyncio.run(jobs.morning_summaries())
+        asyncio.run(jobs.morning_summaries())  # the next minute: nothing new
+        assert [c for c, _ in sent] == ["early"]
+        jobs.RUNTIME.now = lambda: dt.datetime(
+            2026, 11, 24, 11, 0, tzinfo=SEOUL
+        )  # back after downtime
+        asyncio.run(jobs.morning_summaries())
+        assert sorted(c for c, _ in sent) == ["early", "usual"]
+        assert "11/23" in sent[0][1]
+    finally:
+        jobs.RUNTIME = None
+
+
+def _hold(path: str, holder: str, seconds: float, results) -> None:
+    state = StateStore(path)
+    won = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if state.acquire_lease("scheduler", holder, 0.5):
+            won.append(time.time())
+        time.sleep(0.02)
+    results.put((holder, won))
+
+
+def test_of_two_bot_processes_only_one_leads_and_the_other_takes_over_when_it_stops(tmp_path):
+    path = str(tmp_path / "state.db")
+    StateStore(path).close()
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    first = context.Process(target=_hold, args=(path, "first", 2.0, results))
+    second = context.Process(target=_hold, args=(path, "second", 4.0, results))
+    first.start()
+    time.sleep(0.5)
+    second.start()
+    outcome = dict(results.get(timeout=30) for _ in range(2))
+    first.join(), second.join()
+    assert outcome["first"], "the first process led"
+    first_end = max(outcome["first"])
+    # While the first renewed its lease the second never led; after it stopped it did.
+    assert outcome["second"] and min(outcome["second"]) > first_end
+
+
+def test_the_schedule_persists_and_a_restart_keeps_one_copy_of_each_job(tmp_path, four_weeks):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    state = StateStore(tmp_path / "state.db")
+
+    async def start_and_stop() -> list[str]:
+        scheduler = jobs.start_scheduler(
+            runtime(state, four_weeks, dt.datetime.now(SEOUL), []), url
+        )
+        scheduled = scheduler.get_jobs()
+        # After downtime: one catch-up run per job, not one per missed slot.
+        assert all(job.coalesce and job.misfire_grace_time == 600 for job in scheduled)
+        ids = sorted(job.id for job in scheduled)
+        scheduler.shutdown(wait=False)
+        return ids
+
+    try:
+        assert asyncio.run(start_and_stop()) == ["deliver", "morning_summaries", "risk_check"]
+        assert asyncio.run(start_and_stop()) == ["deliver", "morning_summaries", "risk_check"]
+        with sqlite3.connect(tmp_path / "state.db") as db:
+            stored = [row[0] for row in db.execute("SELECT id FROM scheduled_jobs ORDER BY id")]
+        assert stored == ["deliver", "morning_summaries", "risk_check"]
+    finally:
+        jobs.RUNTIME = None
