@@ -112,3 +112,14 @@ def test_why_json_parts_add_up(run):
     assert sum(f["contribution"] for f in data["factors"]) == pytest.approx(data["change"])
     for drivers in data["by_dimension"].values():
         assert sum(d["contribution"] for d in drivers) == pytest.approx(data["change"])
+
+
+def test_alerts_evaluate_prints_json_and_refuses_a_bad_time(run):
+    result = run("alerts", "evaluate", "--at", "2026-11-23T15:00", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["at"].startswith("2026-11-23T15:00") and isinstance(data["alerts"], list)
+    again = json.loads(run("alerts", "evaluate", "--at", "2026-11-23T15:00", "--json").output)
+    assert again == data  # deterministic
+    bad = run("alerts", "evaluate", "--at", "yesterday afternoon")
+    assert bad.exit_code == 2 and "YYYY-MM-DDTHH:MM" in bad.output
