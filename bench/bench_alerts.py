@@ -208,7 +208,9 @@ def report_false_alerts(year: Path, end: dt.date, weeks: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--weeks", type=int, default=2, help="Clean weeks to count alerts in.")
+    parser.add_argument(
+        "--weeks", type=int, default=2, help="Clean weeks to count alerts in (0: none)."
+    )
     parser.add_argument("--database", type=Path, help="A year's warehouse (default: generated).")
     args = parser.parse_args()
 
@@ -218,7 +220,8 @@ def main() -> None:
     end = last_day(year)
     print(f"warehouse: {year}, last day {end}")
     report_cost(year, history, end, args.runs)
-    report_false_alerts(year, end, args.weeks)
+    if args.weeks:
+        report_false_alerts(year, end, args.weeks)
 
 
 if __name__ == "__main__":
