@@ -63,7 +63,9 @@ def create_app(
 ) -> web.Application:
     """The bot's web app; tests pass their own warehouse, state store and calendar."""
     warehouse = warehouse or open_warehouse(
-        settings.database_url, query_timeout_seconds=settings.query_timeout_seconds
+        settings.database_url,
+        query_timeout_seconds=settings.query_timeout_seconds,
+        memory_limit=settings.warehouse_memory_limit,
     )
     state = state or StateStore.from_url(settings.state_url)
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AuthConfig(settings)))

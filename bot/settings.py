@@ -7,6 +7,7 @@ line naming the variable and what it accepts: the CLI prints it and exits 2.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
         30, ge=1, le=600, validation_alias="COMMERCY_QUERY_TIMEOUT_SECONDS"
     )
     log_level: str = Field("INFO", validation_alias="COMMERCY_LOG_LEVEL")
+    # DuckDB's buffer pool in the bot: enough for a whole-year question within ~10 % of
+    # the unbounded speed, small enough to keep the bot's memory down.
+    warehouse_memory_limit: str = Field(
+        "256MB", validation_alias="COMMERCY_WAREHOUSE_MEMORY_LIMIT"
+    )
 
     # The bot. Empty app id = local mode: no Bot Framework auth (Agents Playground).
     app_id: str = Field("", validation_alias="MicrosoftAppId")
@@ -80,6 +86,13 @@ class Settings(BaseSettings):
                 "not an IANA time zone; use a name such as Asia/Seoul or UTC"
             ) from None
         return value
+
+    @field_validator("warehouse_memory_limit")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", value.strip()):
+            raise ValueError("must be a size such as 256MB or 1GB")
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod

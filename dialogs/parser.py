@@ -126,9 +126,10 @@ def _kiwi() -> Kiwi:
             if _KIWI is None:
                 from kiwipiepy import Kiwi
 
-                # The multi-word dictionary costs ~200 MB of memory and adds nothing
-                # here: metric and dimension phrases are matched on the raw text.
-                kiwi = Kiwi(load_multi_dict=False)
+                # The multi-word (~200 MB) and default user (~60 MB) dictionaries
+                # add nothing here: metric and dimension phrases are matched on the
+                # raw text, and Kiwi is only asked for stems and particles.
+                kiwi = Kiwi(load_multi_dict=False, load_default_dict=False)
                 kiwi.tokenize("매출")  # the first call loads the language model
                 _KIWI = kiwi
     return _KIWI

@@ -11,9 +11,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy import Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateIndex, CreateSchema
@@ -27,6 +26,9 @@ from kpi.schema import (
     secondary_indexes,
     sessions,
 )
+
+if TYPE_CHECKING:  # loads and probes need Arrow; a bot that only reads saves ~35 MB
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,8 @@ class DuckDBWarehouse(Warehouse):
     def existing_session_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:
             return set()
+        import pyarrow as pa
+
         probe = pa.table({"session_key": pa.array(list(keys), pa.string())})
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
@@ -197,14 +201,24 @@ class DuckDBWarehouse(Warehouse):
         return {key for (key,) in found}
 
 
-def open_warehouse(url: str, *, query_timeout_seconds: int = 30) -> Warehouse:
-    """Connect to the warehouse at `url` (duckdb:///PATH or mssql+pyodbc://...)."""
+def open_warehouse(
+    url: str, *, query_timeout_seconds: int = 30, memory_limit: str | None = None
+) -> Warehouse:
+    """Connect to the warehouse at `url` (duckdb:///PATH or mssql+pyodbc://...).
+
+    `memory_limit` caps DuckDB's buffer pool (a long-running bot wants a small one; a
+    bulk load, the default of 80 % of RAM). Options in the URL's query string win."""
     parsed = make_url(url)
     if parsed.drivername == "duckdb":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, str] = {}
+        if memory_limit:
+            # Freed query memory goes back to the OS instead of the allocator's cache.
+            config = {"memory_limit": memory_limit, "allocator_flush_threshold": "8MB"}
+        config = {k: v for k, v in config.items() if k not in parsed.query}
         try:
-            engine = create_engine(url)
+            engine = create_engine(url, connect_args={"config": config} if config else {})
             with engine.connect():
                 pass
         except Exception as exc:  # duckdb raises its own IOException on a locked file

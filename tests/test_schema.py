@@ -109,3 +109,19 @@ def test_an_azure_sql_url_gives_an_mssql_warehouse_with_a_query_timeout() -> Non
     connection = SimpleNamespace(timeout=0)  # stands in for a pyodbc connection
     hooks[0](connection, None)
     assert connection.timeout == 12
+
+
+def test_a_memory_limit_caps_duckdbs_buffer_pool_unless_the_url_sets_its_own(tmp_path) -> None:
+    from sqlalchemy import text
+
+    from kpi.warehouse import open_warehouse
+
+    def limit(url: str) -> str:
+        warehouse = open_warehouse(url, memory_limit="256MB")
+        with warehouse.engine.connect() as conn:
+            value = conn.execute(text("SELECT current_setting('memory_limit')")).scalar_one()
+        warehouse.engine.dispose()
+        return value
+
+    assert limit(f"duckdb:///{tmp_path / 'a.duckdb'}") == "244.1 MiB"  # DuckDB shows MiB
+    assert limit(f"duckdb:///{tmp_path / 'b.duckdb'}?memory_limit=1GB") == "953.6 MiB"

@@ -47,6 +47,7 @@ def test_environment_wins_over_the_dotenv_file(tmp_path: Path, monkeypatch) -> N
         ("COMMERCY_DATABASE_URL", "not a url", "not a database URL"),
         ("COMMERCY_QUERY_TIMEOUT_SECONDS", "0", "greater than or equal to 1"),
         ("COMMERCY_LOG_LEVEL", "LOUD", "must be one of DEBUG, INFO, WARNING, ERROR"),
+        ("COMMERCY_WAREHOUSE_MEMORY_LIMIT", "lots", "must be a size such as 256MB"),
     ],
 )
 def test_a_bad_value_names_the_setting_and_what_is_allowed(monkeypatch, name, value, expected):
