@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.app import WAREHOUSE, create_app
 from bot.settings import Settings
+from kpi.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ class LiveReplay:
     sessions every minute, written into the bot's warehouse from a background thread
     (DuckDB admits one writing process, so the replay lives in the bot's)."""
 
-    def __init__(self, warehouse: object, settings: Settings) -> None:
+    def __init__(self, warehouse: Warehouse, settings: Settings) -> None:
         self.warehouse, self.settings = warehouse, settings
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="live-replay", daemon=True)
@@ -85,6 +86,7 @@ class LiveReplay:
         now = dt.datetime.now(zone).replace(second=0, microsecond=0)
         midnight = now.replace(hour=0, minute=0)
         try:
+            self.warehouse.create_schema()  # the columns a warehouse from an older version lacks
             minutes_so_far = int((now - midnight).total_seconds() // 60)
             if minutes_so_far:
                 replay(self.warehouse, start=midnight, minutes=minutes_so_far, speed=0,

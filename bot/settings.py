@@ -37,9 +37,7 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="COMMERCY_LOG_LEVEL")
     # DuckDB's buffer pool in the bot: enough for a whole-year question within ~10 % of
     # the unbounded speed, small enough to keep the bot's memory down.
-    warehouse_memory_limit: str = Field(
-        "256MB", validation_alias="COMMERCY_WAREHOUSE_MEMORY_LIMIT"
-    )
+    warehouse_memory_limit: str = Field("256MB", validation_alias="COMMERCY_WAREHOUSE_MEMORY_LIMIT")
 
     # The bot. Empty app id = local mode: no Bot Framework auth (Agents Playground).
     app_id: str = Field("", validation_alias="MicrosoftAppId")

@@ -38,10 +38,11 @@ drop; rates need no scaling.
 
 Cost. Every query filters ``Sessions.visitStartTime`` on constant ranges (the look-back
 of each week), so DuckDB's zone maps skip the rest of the year and Azure SQL seeks its
-index. ``Totals`` and ``Hits`` carry no time column, so on DuckDB (which has no indexes
-here) their join still reads each table's ``session_key`` column once per check; if the
-warehouse gives them an extra ``visitStartTime`` column, the queries filter on it too and
-the cost stops growing with history (see ``bench/bench_alerts.py``).
+index. Commercy's ``Totals`` and ``Hits`` carry the session's ``visitStartTime`` as an
+extra column, and the queries filter on it too, so the cost does not grow with history
+(``bench/bench_alerts.py``). A ``ga_data`` without it (the bare GA schema) gets the same
+answers through the join, which on DuckDB (no indexes here) reads each table's
+``session_key`` column once per check.
 
 Pure library: thresholds come in as arguments, nothing here reads settings or knows
 Bot Framework. Deterministic: the same warehouse, `at`, thresholds and `previous` give

@@ -419,10 +419,12 @@ def session_rows(ga: dict[str, Any], zone: ZoneInfo) -> SessionRows:
         "channelGrouping": to_text(ga.get("channelGrouping"), "channelGrouping"),
         "socialEngagementType": to_text(ga.get("socialEngagementType"), "socialEngagementType"),
     }
-    totals_row = extract(_object(ga, "totals"), TOTALS_SPEC, {"session_key": key})
+    totals_row = extract(
+        _object(ga, "totals"), TOTALS_SPEC, {"session_key": key, "visitStartTime": start}
+    )
     traffic_row = extract(_object(ga, "trafficSource"), TRAFFIC_SPEC, {"session_key": key})
     device_row = extract(ga, DEVICE_GEO_SPEC, {"session_key": key})
-    hit_rows, product_rows = _hit_rows(key, ga.get("hits"))
+    hit_rows, product_rows = _hit_rows(key, start, ga.get("hits"))
     return SessionRows(key, session, totals_row, traffic_row, device_row, hit_rows, product_rows)
 
 
@@ -435,7 +437,9 @@ def _object(ga: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-def _hit_rows(session_key: str, raw_hits: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _hit_rows(
+    session_key: str, start: int, raw_hits: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     if raw_hits is None:
         return [], []
     if not isinstance(raw_hits, list):
@@ -453,7 +457,12 @@ def _hit_rows(session_key: str, raw_hits: Any) -> tuple[list[dict[str, Any]], li
             raise BadRow(f"hitNumber {number} appears twice")
         numbers.add(number)
         hit_key = f"{session_key}-{number}"
-        row = {"hit_key": hit_key, "session_key": session_key, "hitNumber": number}
+        row = {
+            "hit_key": hit_key,
+            "session_key": session_key,
+            "hitNumber": number,
+            "visitStartTime": start,
+        }
         try:
             extract(hit, HIT_SPEC, row)
             products = _product_rows(hit_key, hit.get("product"))

@@ -71,6 +71,9 @@ totals = Table(
     # Extra: GA's `totals.totalTransactionRevenue` (with tax and shipping), kept so an
     # import loses nothing; no metric reads it.
     Column("grossTransactionRevenue", BigInteger),
+    # Extra: a copy of the session's `Sessions.visitStartTime`, so a query on a time
+    # window prunes this table by its zone maps instead of joining a year of it.
+    Column("visitStartTime", BigInteger),
 )
 
 traffic = Table(
@@ -129,6 +132,8 @@ hits = Table(
     Column("product_productQuantity", Integer),  # units on a purchase hit
     # Extra: the hit's transaction revenue (GA `transaction.transactionRevenue`), micros.
     Column("transactionRevenue", BigInteger),
+    # Extra: the session's `Sessions.visitStartTime`, as in Totals.
+    Column("visitStartTime", BigInteger),
     Index("ix_hits_session_key", "session_key"),
     Index("ix_hits_actiontype", "actionType"),
 )
@@ -230,3 +235,28 @@ def secondary_indexes(table: Table, dialect_name: str) -> list[Index]:
     if dialect_name == "duckdb":
         return []
     return sorted(table.indexes, key=lambda index: index.name or "")
+
+
+# Extra columns added after a warehouse may already exist, with the SQL that fills them
+# for the rows it holds: create_schema adds and fills them once.
+BACKFILLS: dict[tuple[str, str], dict[str, str]] = {
+    (table, "visitStartTime"): {
+        "duckdb": f'UPDATE {SCHEMA}."{table}" AS x SET "visitStartTime" = s."visitStartTime" '
+        f'FROM {SCHEMA}."Sessions" AS s WHERE s.session_key = x.session_key',
+        "mssql": f"UPDATE x SET visitStartTime = s.visitStartTime FROM {SCHEMA}.{table} AS x "
+        f"JOIN {SCHEMA}.Sessions AS s ON s.session_key = x.session_key",
+    }
+    for table in ("Totals", "Hits")
+}
+
+
+def add_column_sql(table: Table, column: str, dialect_name: str) -> str:
+    """ALTER TABLE that adds a nullable extra column to a table that predates it."""
+    dialect = dialect_named(dialect_name)
+    preparer = dialect.identifier_preparer
+    type_sql = table.c[column].type.compile(dialect)
+    add = "ADD COLUMN" if dialect_name == "duckdb" else "ADD"
+    return (
+        f"ALTER TABLE {SCHEMA}.{preparer.quote(table.name)} {add} {preparer.quote(column)} "
+        f"{type_sql} NULL"
+    )

@@ -19,8 +19,10 @@ from sqlalchemy.schema import CreateIndex, CreateSchema
 
 from kpi.schema import (
     ALL_TABLES,
+    BACKFILLS,
     SCHEMA,
     TABLES,
+    add_column_sql,
     create_table_sql,
     sample_runs,
     secondary_indexes,
@@ -47,13 +49,31 @@ class Warehouse:
 
     # -- schema ---------------------------------------------------------------------
     def create_schema(self) -> None:
-        """Create the `ga_data` schema, tables and indexes that do not exist yet."""
+        """Create the `ga_data` schema, tables and indexes that do not exist yet, and add
+        (and fill) the extra columns a warehouse made by an older Commercy lacks."""
         with self.engine.begin() as conn:
             conn.execute(CreateSchema(SCHEMA, if_not_exists=True))
             for table in ALL_TABLES:
                 conn.execute(text(create_table_sql(table, self.dialect_name, if_not_exists=True)))
                 for index in secondary_indexes(table, self.dialect_name):
                     conn.execute(CreateIndex(index, if_not_exists=True))
+            found = conn.execute(
+                text(
+                    "SELECT TABLE_NAME, COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS "
+                    "WHERE TABLE_SCHEMA = :schema"
+                ),
+                {"schema": SCHEMA},
+            )
+            have = {(t.lower(), c.lower()) for t, c in found}
+            for table in ALL_TABLES:
+                for column in table.columns:
+                    if (table.name.lower(), column.name.lower()) in have:
+                        continue
+                    log.info("adding the column %s.%s", table.name, column.name)
+                    conn.execute(text(add_column_sql(table, column.name, self.dialect_name)))
+                    fill = BACKFILLS.get((table.name, column.name), {}).get(self.dialect_name)
+                    if fill:
+                        conn.execute(text(fill))
 
     def truncate(self) -> None:
         """Delete every row of the `ga_data` tables (the schema stays)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlglot
 from click.testing import CliRunner
+from sqlalchemy import text
 from sqlglot import exp
 
 from bot.cli import cli
@@ -78,6 +81,28 @@ def test_creating_the_schema_twice_changes_nothing(warehouse) -> None:
     warehouse.create_schema()
     warehouse.create_schema()
     assert set(warehouse.row_counts().values()) == {0}
+
+
+def test_a_warehouse_made_before_the_time_columns_gets_them_added_and_filled(tmp_path) -> None:
+    from kpi.generate import generate
+    from tests.conftest import SEOUL, new_warehouse
+
+    warehouse = new_warehouse(tmp_path)
+    generate(warehouse, end=dt.date(2026, 11, 23), days=1, zone=SEOUL, scale=0.05, seed=3)
+    with warehouse.engine.begin() as conn:
+        for table in ("Totals", "Hits"):  # the layout an older Commercy made
+            conn.execute(text(f'ALTER TABLE ga_data."{table}" DROP COLUMN "visitStartTime"'))
+
+    warehouse.create_schema()
+
+    for table in ("Totals", "Hits"):
+        (row,) = warehouse.query(
+            f'SELECT count(*) AS n, count(x."visitStartTime") AS filled, '
+            f'count(*) FILTER (WHERE x."visitStartTime" = s."visitStartTime") AS right '
+            f'FROM ga_data."{table}" x JOIN ga_data."Sessions" s USING (session_key)'
+        )
+        assert row["n"] > 0
+        assert row["filled"] == row["right"] == row["n"], table
 
 
 def test_the_cli_prints_the_ddl_for_each_dialect() -> None:
