@@ -16,7 +16,9 @@ import base64
 import datetime as dt
 import json
 import logging
+import os
 import re
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -74,7 +76,10 @@ def create_app(
         await adapter.continue_conversation(reference, callback, settings.app_id or None)
 
     async def send_card(
-        reference: dict[str, Any], card: dict[str, Any], summary: str
+        reference: dict[str, Any],
+        card: dict[str, Any],
+        summary: str,
+        sending: Callable[[], None] = lambda: None,
     ) -> str | None:
         """One proactive card; a connector failure is raised to the caller (the deliverer
         retries), not swallowed by on_turn_error as a turn's failure would be."""
@@ -83,6 +88,7 @@ def create_app(
         async def callback(turn_context: TurnContext) -> None:
             message = MessageFactory.attachment(CardFactory.adaptive_card(card))
             message.summary = summary
+            sending()  # the connector client and its token are ready: the POST is next
             try:
                 response = await turn_context.send_activity(message)
                 outcome["id"] = response.id if response else None
@@ -197,6 +203,8 @@ def _start_jobs(settings: Settings, state: StateStore, warehouse: Any, deliverer
             deliverer=deliverer,
             now=lambda: dt.datetime.now(settings.zone),
             thresholds=settings.thresholds,
+            holder=f"{os.environ.get('WEBSITE_INSTANCE_ID') or socket.gethostname()}:"
+            f"{settings.port}",
         )
         jobs = start_scheduler(runtime, settings.state_url, risk_checks=settings.alerts_enabled)
 

@@ -12,8 +12,15 @@ what is pending through the Bot Connector:
 - any other 4xx: that card is dropped with a log line (resending cannot help);
 - pacing per conversation within Teams' limits (7 messages a second, 60 in 30 s).
 
-A row is marked sent right after the connector accepts it; a crash in between those two
-steps is the one moment a card could go out twice, and it is microseconds wide.
+A crash (a SIGKILL, a host restart) loses nothing already in the ledger: rows still
+pending go out when a deliverer runs again. The one card that can be in doubt is the
+one in flight at that instant: marked 'sending' just before its POST and 'sent' just
+after the answer. The Bot Connector's create-activity POST takes no idempotency key, so
+after a crash nobody can tell whether Teams shows that card. The next deliverer marks
+such a row 'unconfirmed' and does not send it again: the connector has almost always
+received it by then (the gap between the mark and the request leaving is a millisecond;
+the wait for the answer is the connector's whole processing time), so a resend would
+almost always be a duplicate. It is logged with its key and conversation.
 """
 
 from __future__ import annotations
@@ -37,7 +44,9 @@ BACKOFF_CAP_SECONDS = 300.0
 # Teams: per bot per conversation 7 messages / 1 s and 60 / 30 s (1800 / h is looser).
 PACING = ((7, 1.0), (60, 30.0))
 
-Send = Callable[[dict[str, Any], dict[str, Any], str], Awaitable[str | None]]
+# send(reference, card, summary, sending): posts the card and returns the new activity's
+# id; calls sending() right before the POST, after any token fetch or client set-up.
+Send = Callable[[dict[str, Any], dict[str, Any], str, Callable[[], None]], Awaitable[str | None]]
 
 
 @dataclass
@@ -118,9 +127,32 @@ class Deliverer:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.pacer = pacer or ConversationPacer()
+        # One pass at a time: the jobs that queue cards also start a pass, and two passes
+        # reading the same due rows would send them twice.
+        self._pass = asyncio.Lock()
+        self._settled = False
 
     async def deliver_due(self) -> DeliveryReport:
         """Send every pending card whose time has come; one pass."""
+        async with self._pass:
+            if not self._settled:
+                self.settle_in_doubt()
+                self._settled = True
+            return await self._deliver_due()
+
+    def settle_in_doubt(self) -> list[Delivery]:
+        """Rows a crashed deliverer left 'sending': not sent again (see the module doc)."""
+        in_doubt = self.state.settle_in_doubt()
+        for delivery in in_doubt:
+            log.warning(
+                "%s for %s was in flight when the bot stopped; Teams has most likely shown "
+                "it, so it is not sent again (marked unconfirmed)",
+                delivery.delivery_key,
+                delivery.conversation_id,
+            )
+        return in_doubt
+
+    async def _deliver_due(self) -> DeliveryReport:
         report = DeliveryReport()
         for delivery in self.state.due_deliveries(self.clock()):
             stored = self.state.conversation(delivery.conversation_id)
@@ -132,7 +164,12 @@ class Deliverer:
             if wait > 0:
                 await self.sleep(wait)
             try:
-                activity_id = await self.send(stored.reference, delivery.card, delivery.summary)
+                activity_id = await self.send(
+                    stored.reference,
+                    delivery.card,
+                    delivery.summary,
+                    lambda d=delivery: self.state.mark_sending(d),
+                )
             except Exception as error:
                 self._failed(delivery, failure_of(error), report)
                 continue

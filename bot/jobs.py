@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
 LEASE_SECONDS = 90  # longer than the longest gap between two jobs' runs (60 s)
+WINDOW = dt.timedelta(minutes=5)
+CATCH_UP_WINDOWS = 12
+DELIVER_EVERY_SECONDS = 5  # retries fall due within seconds (backoff from 2 s)
 
 
 @dataclass
@@ -46,6 +49,9 @@ class Runtime:
     deliverer: Deliverer
     now: Callable[[], dt.datetime]
     thresholds: Any = None  # kpi.alerts.Thresholds; None: the defaults
+    # Who leads: stable across a restart of the same instance (bot/app.py passes host
+    # and port), so a bot back from a crash leads again at once instead of waiting for
+    # its own old lease to lapse.
     holder: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
@@ -94,31 +100,51 @@ async def morning_summaries() -> None:
     await runtime.deliverer.deliver_due()
 
 
+def windows_to_check(last_checked: dt.datetime | None, now: dt.datetime) -> list[dt.datetime]:
+    """The ends of the 5-minute windows to check at `now`: the one that just ended, and
+    after downtime each one missed since the last check, at most an hour of them (older
+    news is no alert; the morning summary covers it)."""
+    at = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    if last_checked is None:
+        return [at]
+    if last_checked >= at:  # this window was checked already (a restart within it)
+        return []
+    first = max(last_checked + WINDOW, at - (CATCH_UP_WINDOWS - 1) * WINDOW)
+    count = int((at - first) / WINDOW) + 1
+    return [first + i * WINDOW for i in range(count)]
+
+
 async def risk_check() -> None:
-    """Evaluate the alert rules on the 5-minute window that just ended."""
+    """Evaluate the alert rules on the 5-minute windows that ended since the last check."""
     runtime = _leader()
     if runtime is None:
         return
     from kpi.alerts import Alert, evaluate  # the rules engine: kpi/alerts.py
 
     now = runtime.now().astimezone(runtime.zone)
-    at = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    mark = runtime.state.mark("risk_check")
+    last = dt.datetime.fromisoformat(mark) if mark else None
     # Alerts of the last day, so each rule's cooldown holds across restarts and leaders.
     previous = [Alert.from_dict(a) for a in runtime.state.recent_alerts(86_400)]
     options = {"thresholds": runtime.thresholds} if runtime.thresholds is not None else {}
-    alerts = await asyncio.to_thread(
-        evaluate, runtime.warehouse, at, zone=runtime.zone, previous=previous, **options
-    )
-    runtime.state.record_alerts([alert.to_dict() for alert in alerts])
-    for alert in alerts:
-        for conversation_id in runtime.state.subscribers(alerts=True):
-            if runtime.state.snoozed(conversation_id, alert.rule, alert.scope):
-                continue
-            stored = runtime.state.conversation(conversation_id)
-            lang = stored.lang if stored else "ko"
-            card = cards.alert_card(alert, lang=lang, zone=runtime.zone)
-            text = alert.message_ko if lang == "ko" else alert.message_en
-            runtime.state.enqueue(alert.alert_id, [conversation_id], card, text)
+    for at in windows_to_check(last, now):
+        alerts = await asyncio.to_thread(
+            evaluate, runtime.warehouse, at, zone=runtime.zone, previous=previous, **options
+        )
+        previous += alerts
+        deliveries = []
+        for alert in alerts:
+            for conversation_id in runtime.state.subscribers(alerts=True):
+                if runtime.state.snoozed(conversation_id, alert.rule, alert.scope):
+                    continue
+                stored = runtime.state.conversation(conversation_id)
+                lang = stored.lang if stored else "ko"
+                card = cards.alert_card(alert, lang=lang, zone=runtime.zone)
+                text = alert.message_ko if lang == "ko" else alert.message_en
+                deliveries.append((alert.alert_id, conversation_id, card, text))
+        runtime.state.record_alerts(
+            [alert.to_dict() for alert in alerts], deliveries, checked=at.isoformat()
+        )
     await runtime.deliverer.deliver_due()
 
 
@@ -143,7 +169,8 @@ def start_scheduler(
         replace_existing=True,
     )  # fmt: skip
     scheduler.add_job(
-        "bot.jobs:deliver", "interval", seconds=15, id="deliver", replace_existing=True
-    )
+        "bot.jobs:deliver", "interval", seconds=DELIVER_EVERY_SECONDS, id="deliver",
+        replace_existing=True, next_run_time=dt.datetime.now(runtime.zone),  # what a crash left
+    )  # fmt: skip
     scheduler.start()
     return scheduler

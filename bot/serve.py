@@ -104,6 +104,7 @@ def run(settings: Settings, *, port: int, playground_port: int | None) -> None:
             "MicrosoftAppId is set: the Playground sends no token, so it cannot talk to this bot"
         )
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise
+    settings = settings.model_copy(update={"port": port})  # chart links, scheduler identity
     app = create_app(settings, scheduler=True)
     live = LiveReplay(app[WAREHOUSE], settings) if settings.replay else None
     playground = start_playground(port, playground_port) if playground_port else None

@@ -18,7 +18,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     conversation_id TEXT NOT NULL,
     card TEXT NOT NULL,               -- the Adaptive Card as JSON
     summary TEXT NOT NULL,            -- the notification text
-    status TEXT NOT NULL,             -- pending | sent | dropped
+    status TEXT NOT NULL,             -- pending | sending | sent | unconfirmed | dropped
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at REAL NOT NULL,
     activity_id TEXT,                 -- the sent message, for in-place updates
@@ -80,6 +80,10 @@ CREATE TABLE IF NOT EXISTS raised_alerts (
     alert_id TEXT PRIMARY KEY,        -- what the rules raised, for their cooldowns
     alert TEXT NOT NULL,              -- Alert.to_dict() as JSON
     raised_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marks (
+    name TEXT PRIMARY KEY,            -- "risk_check": the last window the rules checked
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS charts (
     chart_id TEXT PRIMARY KEY,
@@ -255,15 +259,9 @@ class StateStore:
         """Record a card to deliver to each conversation, once: a key already in the
         ledger for a conversation is ignored, so a re-run or a restart sends nothing twice.
         Returns how many new deliveries were recorded."""
-        now = time.time()
         with self._transaction() as db:
             return sum(
-                db.execute(
-                    "INSERT OR IGNORE INTO deliveries (delivery_key, conversation_id, card,"
-                    " summary, status, next_attempt_at, created_at)"
-                    " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                    (delivery_key, conversation_id, json.dumps(card), summary, now, now),
-                ).rowcount
+                _insert_delivery(db, delivery_key, conversation_id, card, summary)
                 for conversation_id in conversation_ids
             )
 
@@ -277,6 +275,29 @@ class StateStore:
             ).fetchall()
         return [Delivery(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
 
+    def mark_sending(self, delivery: Delivery) -> None:
+        """The card is about to leave: a crash from here until mark_sent leaves the row
+        'sending', which the next deliverer finds and settles (Deliverer.settle_in_doubt)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE deliveries SET status = 'sending' "
+                "WHERE delivery_key = ? AND conversation_id = ? AND status = 'pending'",
+                (delivery.delivery_key, delivery.conversation_id),
+            )
+
+    def settle_in_doubt(self) -> list[Delivery]:
+        """Rows a crashed process left 'sending', now 'unconfirmed' (see bot/delivery.py)."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT delivery_key, conversation_id, card, summary, attempts FROM deliveries "
+                "WHERE status = 'sending'"
+            ).fetchall()
+            db.execute(
+                "UPDATE deliveries SET status = 'unconfirmed', attempts = attempts + 1 "
+                "WHERE status = 'sending'"
+            )
+        return [Delivery(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
+
     def mark_sent(self, delivery: Delivery, activity_id: str | None) -> None:
         with self._transaction() as db:
             db.execute(
@@ -288,8 +309,8 @@ class StateStore:
     def retry_later(self, delivery: Delivery, at: float) -> None:
         with self._transaction() as db:
             db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ? "
-                "WHERE delivery_key = ? AND conversation_id = ?",
+                "UPDATE deliveries SET status = 'pending', attempts = attempts + 1, "
+                "next_attempt_at = ? WHERE delivery_key = ? AND conversation_id = ?",
                 (at, delivery.delivery_key, delivery.conversation_id),
             )
 
@@ -298,7 +319,7 @@ class StateStore:
         with self._transaction() as db:
             db.execute(
                 "UPDATE deliveries SET status = 'dropped' "
-                "WHERE conversation_id = ? AND status = 'pending'",
+                "WHERE conversation_id = ? AND status IN ('pending', 'sending')",
                 (conversation_id,),
             )
 
@@ -326,7 +347,17 @@ class StateStore:
             ).fetchone()
         return bool(row and row[0] > time.time())
 
-    def record_alerts(self, alerts: list[dict[str, Any]]) -> None:
+    def record_alerts(
+        self,
+        alerts: list[dict[str, Any]],
+        deliveries: Sequence[tuple[str, str, dict[str, Any], str]] = (),
+        *,
+        checked: str | None = None,
+    ) -> None:
+        """In one transaction: the alerts the rules raised (for their cooldowns), their
+        cards in the ledger as (key, conversation, card, summary), and the last window
+        checked. A crash leaves all of it or none: never an alert recorded (so its
+        cooldown silences it) without its cards."""
         now = time.time()
         with self._transaction() as db:
             db.executemany(
@@ -334,6 +365,15 @@ class StateStore:
                 [(a["alert_id"], json.dumps(a), now) for a in alerts],
             )
             db.execute("DELETE FROM raised_alerts WHERE raised_at < ?", (now - 7 * 86_400,))
+            for key, conversation_id, card, summary in deliveries:
+                _insert_delivery(db, key, conversation_id, card, summary)
+            if checked is not None:
+                _set_mark(db, "risk_check", checked)
+
+    def mark(self, name: str) -> str | None:
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM marks WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
 
     def recent_alerts(self, seconds: float) -> list[dict[str, Any]]:
         with self._transaction() as db:
@@ -455,3 +495,22 @@ class StateStore:
     def ping(self) -> None:
         with self._transaction() as db:
             db.execute("SELECT 1").fetchone()
+
+
+def _insert_delivery(
+    db: sqlite3.Connection, key: str, conversation_id: str, card: dict[str, Any], summary: str
+) -> int:
+    now = time.time()
+    return db.execute(
+        "INSERT OR IGNORE INTO deliveries (delivery_key, conversation_id, card, summary, status,"
+        " next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+        (key, conversation_id, json.dumps(card), summary, now, now),
+    ).rowcount
+
+
+def _set_mark(db: sqlite3.Connection, name: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO marks (name, value) VALUES (?, ?) "
+        "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        (name, value),
+    )

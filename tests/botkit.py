@@ -46,6 +46,11 @@ class Connector:
         self.refused = 0
         self.forbidden: set[str] = set()
         self.updated: list[tuple[str, dict]] = []
+        # hold_at = n: the n-th card accepted is recorded and its answer held back (the
+        # bot waits, the card in flight) until release() - for killing a bot mid-send.
+        self.hold_at: int | None = None
+        self.held = asyncio.Event()
+        self._released = asyncio.Event()
         self._rng = random.Random(seed)
 
     async def _post(self, request: web.Request) -> web.Response:
@@ -62,7 +67,13 @@ class Connector:
         activity = await request.json()
         self.sent[request.match_info["conversation_id"]].append(activity)
         self.arrived.set()
+        if self.hold_at is not None and sum(map(len, self.sent.values())) == self.hold_at:
+            self.held.set()
+            await self._released.wait()
         return web.json_response({"id": f"sent-{next(_ids)}"})
+
+    def release(self) -> None:
+        self._released.set()
 
     async def _put(self, request: web.Request) -> web.Response:
         self.updated.append((request.match_info["activity_id"], await request.json()))

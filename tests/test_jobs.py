@@ -13,12 +13,14 @@ from zoneinfo import ZoneInfo
 from bot import jobs
 from bot.delivery import Deliverer
 from bot.state import StateStore
+from tests.test_alerts import fresh, local, six_weeks_file, stuck  # noqa: F401 (fixtures)
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
 def runtime(state: StateStore, warehouse, when: dt.datetime, sent: list) -> jobs.Runtime:
-    async def send(reference, card, summary):
+    async def send(reference, card, summary, sending):
+        sending()
         sent.append((reference["conversation"]["id"], summary))
         return f"m{len(sent)}"
 
@@ -106,5 +108,37 @@ def test_the_schedule_persists_and_a_restart_keeps_one_copy_of_each_job(tmp_path
         with sqlite3.connect(tmp_path / "state.db") as db:
             stored = [row[0] for row in db.execute("SELECT id FROM scheduled_jobs ORDER BY id")]
         assert stored == ["deliver", "morning_summaries", "risk_check"]
+    finally:
+        jobs.RUNTIME = None
+
+
+def test_the_risk_check_looks_at_the_window_that_just_ended_and_at_most_an_hour_missed():
+    at = dt.datetime(2026, 11, 24, 14, 0, tzinfo=SEOUL)
+    assert jobs.windows_to_check(None, at + dt.timedelta(minutes=2)) == [at]
+    assert jobs.windows_to_check(at, at + dt.timedelta(minutes=4)) == []  # checked already
+    after_downtime = jobs.windows_to_check(at, at + dt.timedelta(minutes=21))
+    assert [f"{w:%H:%M}" for w in after_downtime] == ["14:05", "14:10", "14:15", "14:20"]
+    long_gone = jobs.windows_to_check(at, at + dt.timedelta(hours=5))
+    assert len(long_gone) == jobs.CATCH_UP_WINDOWS
+    assert long_gone[-1] == at + dt.timedelta(hours=5)
+
+
+def test_a_bottleneck_during_downtime_is_raised_once_when_the_bot_is_back(stuck, tmp_path):  # noqa: F811
+    """The bot checked 14:00, was down while a payment page hung (14:02-14:22) and came
+    back at 14:47: its one catch-up run checks the missed windows and raises the
+    bottleneck once; the next run in the same window raises nothing more."""
+    state = StateStore(tmp_path / "state.db")
+    add_conversation(state, "team", "09:00")
+    sent: list = []
+    jobs.RUNTIME = runtime(state, stuck, local(14, 1), sent)
+    try:
+        asyncio.run(jobs.risk_check())
+        assert sent == []
+        jobs.RUNTIME.now = lambda: local(14, 47)
+        asyncio.run(jobs.risk_check())
+        asyncio.run(jobs.risk_check())
+        assert [rule["rule"] for rule in state.recent_alerts(86_400)] == ["checkout_bottleneck"]
+        assert [conversation for conversation, _ in sent] == ["team"]
+        assert state.mark("risk_check") == local(14, 45).isoformat()
     finally:
         jobs.RUNTIME = None
