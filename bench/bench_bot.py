@@ -94,6 +94,7 @@ async def main() -> None:
         "MicrosoftAppId": "",
         # The live replay stands in for GA's feed on the demo; a deployed bot has none.
         "COMMERCY_REPLAY": "false",
+        "COMMERCY_INDEXER": "false",  # its own process, not the bot's memory
     }
     bot = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "commercy"), "serve", "--no-playground", "--port", str(port)],

@@ -12,6 +12,7 @@ gets an apology in the user's language with a correlation id, and the process go
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -29,6 +30,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, ConversationReference
 
 from bot.delivery import Deliverer
+from bot.documents import document_file, library, open_index
 from bot.handler import CommercyBot, _apology
 from bot.settings import Settings
 from bot.state import StateStore
@@ -43,6 +45,7 @@ WAREHOUSE = web.AppKey("warehouse", object)
 DELIVERER = web.AppKey("deliverer", Deliverer)
 MAX_BODY_BYTES = 256 * 1024  # an activity is at most ~100 KB; more is not Teams
 CHART_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+DOC_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 class _AuthConfig:
@@ -59,6 +62,7 @@ def create_app(
     settings: Settings,
     *,
     warehouse: Any = None,
+    index: Any = None,
     state: StateStore | None = None,
     today: Callable[[], dt.date] | None = None,
     scheduler: bool = False,
@@ -70,6 +74,8 @@ def create_app(
         memory_limit=settings.warehouse_memory_limit,
     )
     state = state or StateStore.from_url(settings.state_url)
+    index = index or open_index(settings)
+    documents = library(settings, index)
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AuthConfig(settings)))
 
     async def send_later(reference: Any, callback: Any) -> None:
@@ -112,6 +118,7 @@ def create_app(
         app_id=settings.app_id,
         reply_budget_seconds=settings.reply_budget_seconds,
         send_later=send_later,
+        library=documents,
     )
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
@@ -163,8 +170,11 @@ def create_app(
             checks["state"] = "ok"
         except Exception as exc:
             checks["state"] = f"unreachable: {type(exc).__name__}"
-        checks["index"] = "not configured"  # the RAG issue adds the search index
-        healthy = checks["warehouse"] == "ok" and checks["state"] == "ok"
+        try:
+            checks["index"] = f"ok ({await asyncio.to_thread(index.chunk_count)} passages)"
+        except Exception as exc:
+            checks["index"] = f"unreachable: {type(exc).__name__}"
+        healthy = all(checks[k].startswith("ok") for k in ("warehouse", "state", "index"))
         return web.json_response(
             {"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503
         )
@@ -182,6 +192,15 @@ def create_app(
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/charts/{chart_id}.png", chart)
+
+    async def document(request: web.Request) -> web.StreamResponse:
+        doc_id = request.match_info["doc_id"]
+        path = DOC_ID.match(doc_id) and await asyncio.to_thread(document_file, index, doc_id)
+        if not path:
+            return _problem(404, "no such document")
+        return web.FileResponse(path, headers={"Content-Type": "application/pdf"})
+
+    app.router.add_get("/docs/{doc_id}.pdf", document)
     deliverer = Deliverer(state, send_card)
     app[DELIVERER] = deliverer
     if scheduler:

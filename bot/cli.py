@@ -501,11 +501,13 @@ def _print_why(report, current, baseline) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_of: dt.date | None, as_json: bool) -> None:
     """Ask Commercy a question, as in Teams, without Teams."""
+    from bot.documents import library, open_index
     from dialogs.answer import AskContext, answer
 
     settings = _settings(ctx)
     context = AskContext(warehouse=_warehouse(ctx), zone=settings.timezone,
-                         as_of=_as_of(settings, as_of))  # fmt: skip
+                         as_of=_as_of(settings, as_of),
+                         library=library(settings, open_index(settings)))  # fmt: skip
     reply = answer(question, context)
     if as_json:
         click.echo(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2, default=str))
@@ -692,6 +694,139 @@ def stream_replay(ctx: click.Context, speed: float, start_text: str | None,
         on_batch=_TenMinuteLog() if sys.stdout.isatty() else None,
     )  # fmt: skip
     click.echo(report.summary())
+
+
+# -- documents (RAG) ---------------------------------------------------------------------
+
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def index_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Index PDFs now: files, or folders (whose removed files then leave the index)."""
+    from bot.documents import open_indexer
+    from rag_indexer.pipeline import SyncReport
+    from rag_indexer.sources import FolderSource
+
+    indexer = open_indexer(_settings(ctx))
+    total = SyncReport()
+    with _progress("indexing", total=len(paths)) as advance:
+        for path in paths:
+            if path.is_dir():
+                report = indexer.sync(FolderSource(path))
+            else:
+                source = FolderSource(path.parent)
+                report = SyncReport()
+                file = next(f for f in source.files() if f.name == path.name)
+                seen = {f.name: f for f in indexer.state.files(source.key)}.get(file.name)
+                indexer.index_file(source, file, seen, report)
+            _merge(total, report)
+            advance(1)
+    for name, reason in total.quarantined:
+        click.echo(f"quarantined {name}: {reason}", err=True)
+    click.echo(total.summary())
+
+
+def _merge(total, report) -> None:  # two SyncReports
+    total.indexed += report.indexed
+    total.unchanged += report.unchanged
+    total.removed += report.removed
+    total.quarantined += report.quarantined
+    total.pages += report.pages
+    total.chunks += report.chunks
+    total.seconds += report.seconds
+
+
+@cli.command("search")
+@click.argument("query")
+@click.option("--top", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--json", "as_json", is_flag=True, help='Print [{"file", "page", "score", "text"}].')
+@click.pass_context
+def search_command(ctx: click.Context, query: str, top: int, as_json: bool) -> None:
+    """Search the indexed documents, as the bot does."""
+    from bot.documents import open_index
+
+    hits = open_index(_settings(ctx)).search(query, top=top)
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("nothing found")
+    for hit in hits:
+        click.echo(f"{hit.score:.2f}  {hit.file} p.{hit.page}  {hit.section}")
+        click.echo("      " + hit.text[:200].replace("\n", " "))
+
+
+@cli.group("indexer", invoke_without_command=True)
+@click.option(
+    "--watch",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to watch (default COMMERCY_DOCS_DIR).",
+)
+@click.option("--blob", "container", help="An Azure Blob container to watch instead.")
+@click.option("--poll", default=30.0, show_default=True, help="Seconds between full checks.")
+@click.pass_context
+def indexer_group(ctx: click.Context, folder: Path | None, container: str | None,
+                  poll: float) -> None:  # fmt: skip
+    """Run the indexer: keep the search index in line with a folder or a blob container."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import signal
+    import threading
+
+    from bot.documents import blob_source, folder_source, open_indexer
+    from rag_indexer.watch import watch
+
+    settings = _settings(ctx)
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        source = blob_source(settings, container) if container else folder_source(settings, folder)
+    except ValueError as exc:
+        _fail(str(exc))
+    indexer = open_indexer(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo(f"indexer: watching {source.key}")
+
+    def reported(report) -> None:
+        if report.indexed or report.removed or report.quarantined:
+            click.echo(f"indexer: {report.summary()}")
+            for name, reason in report.quarantined:
+                click.echo(f"indexer: quarantined {name}: {reason}")
+
+    watch(indexer, source, stop, poll_seconds=poll, on_sync=reported)
+    click.echo("indexer: stopped")
+
+
+@indexer_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print documents and quarantine as JSON.")
+@click.pass_context
+def indexer_status(ctx: click.Context, as_json: bool) -> None:
+    """The indexed documents, their passages, and the files in quarantine with why."""
+    from bot.documents import open_indexer
+
+    indexer = open_indexer(_settings(ctx))
+    documents = indexer.index.documents()
+    quarantine = indexer.state.quarantined()
+    if as_json:
+        click.echo(json.dumps({
+            "documents": [{"file": d.file, "title": d.title, "pages": d.pages,
+                           "chunks": d.chunks, "source": d.source,
+                           "indexed_at": dt.datetime.fromtimestamp(d.indexed_at).isoformat()}
+                          for d in documents],
+            "chunks": indexer.index.chunk_count(),
+            "quarantine": [{"file": q.name, "reason": q.reason, "source": q.source}
+                           for q in quarantine],
+        }, ensure_ascii=False, indent=2))  # fmt: skip
+        return
+    click.echo(f"{len(documents)} documents, {indexer.index.chunk_count()} passages")
+    for d in documents:
+        click.echo(f"  {d.file}  {d.pages} pages, {d.chunks} passages  ({d.title})")
+    click.echo(f"{len(quarantine)} in quarantine")
+    for q in quarantine:
+        click.echo(f"  {q.name}: {q.reason}")
 
 
 def main() -> None:

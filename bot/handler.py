@@ -23,6 +23,7 @@ from msrest.serialization import Model
 import cards
 from bot.state import StateStore
 from dialogs.answer import AskContext, Reply, answer, language_of, why_reply
+from dialogs.rag import Library
 from kpi.query import MetricQuery
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class CommercyBot(TeamsActivityHandler):
         app_id: str,
         reply_budget_seconds: float = 10.0,
         send_later: Callable[[dict, Callable], Any] | None = None,
+        library: Library | None = None,
     ) -> None:
         self.state = state
         self.warehouse = warehouse
@@ -56,6 +58,7 @@ class CommercyBot(TeamsActivityHandler):
         self.app_id = app_id
         self.reply_budget_seconds = reply_budget_seconds
         self.send_later = send_later
+        self.library = library
         self.background: set[asyncio.Task] = set()
 
     # -- installs -------------------------------------------------------------------------
@@ -217,6 +220,7 @@ class CommercyBot(TeamsActivityHandler):
             as_of=self.today(),
             previous=_query_from_dict(previous) if previous else None,
             save_chart=self.chart_url,
+            library=self.library,
         )
         reply = answer(text, context)
         if reply.command == "alerts_on":

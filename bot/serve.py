@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -46,6 +47,15 @@ def start_playground(bot_port: int, playground_port: int) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # Ctrl+C reaches us; we stop it ourselves, cleanly
     )
+
+
+def start_indexer() -> subprocess.Popen:
+    """`commercy indexer` on COMMERCY_DOCS_DIR: its own process (PyMuPDF work and a crash
+    stay out of the bot), its lines on this console."""
+    program = Path(sys.executable).parent / "commercy"
+    command = [str(program), "indexer"] if program.exists() else [sys.executable, "-m",
+               "bot.cli", "indexer"]  # fmt: skip
+    return subprocess.Popen(command, start_new_session=True)
 
 
 def stop(process: subprocess.Popen | None) -> None:
@@ -108,6 +118,7 @@ def run(settings: Settings, *, port: int, playground_port: int | None) -> None:
     app = create_app(settings, scheduler=True)
     live = LiveReplay(app[WAREHOUSE], settings) if settings.replay else None
     playground = start_playground(port, playground_port) if playground_port else None
+    indexer = start_indexer() if settings.indexer else None
     print(f"Commercy is listening on http://localhost:{port}/api/messages", flush=True)
     if playground is not None:
         print(
@@ -117,6 +128,12 @@ def run(settings: Settings, *, port: int, playground_port: int | None) -> None:
     if live is not None:
         live.start()
         print("Live replay: new sessions arrive every minute (COMMERCY_REPLAY=false stops it).")
+    if indexer is not None:
+        print(
+            f"Indexer: PDFs dropped into {settings.docs_dir}/ become answers "
+            "(COMMERCY_INDEXER=false stops it).",
+            flush=True,
+        )
     print("Ctrl+C stops everything.", flush=True)
     try:
         web.run_app(app, host="0.0.0.0", port=port, print=None, access_log=None)
@@ -124,4 +141,5 @@ def run(settings: Settings, *, port: int, playground_port: int | None) -> None:
         if live is not None:
             live.stop()
         stop(playground)
+        stop(indexer)
         print("stopped.", flush=True)

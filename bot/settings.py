@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     replay: bool = Field(True, validation_alias="COMMERCY_REPLAY")
     # JSON: {"traffic_drop.warning_score": 5, "window_minutes": 5, ...} (kpi/alerts.py)
     alert_thresholds: str = Field("{}", validation_alias="COMMERCY_ALERT_THRESHOLDS")
+    # Documents (RAG): the index the bot searches and the indexer fills, the folder or
+    # blob container the indexer watches, the indexer's own bookkeeping.
+    index_url: str = Field("sqlite:///data/index.sqlite3", validation_alias="COMMERCY_INDEX_URL")
+    search_key: str = Field("", validation_alias="COMMERCY_SEARCH_KEY")
+    docs_dir: str = Field("data/playbooks", validation_alias="COMMERCY_DOCS_DIR")
+    blob_connection_string: str = Field("", validation_alias="COMMERCY_BLOB_CONNECTION_STRING")
+    blob_container: str = Field("", validation_alias="COMMERCY_BLOB_CONTAINER")
+    indexer_state_url: str = Field(
+        "sqlite:///data/indexer.sqlite3", validation_alias="COMMERCY_INDEXER_STATE_URL"
+    )
+    index_max_pages: int = Field(500, ge=1, le=100_000, validation_alias="COMMERCY_INDEX_MAX_PAGES")
+    rag_min_score: float = Field(0.5, ge=0, le=1, validation_alias="COMMERCY_RAG_MIN_SCORE")
+    indexer: bool = Field(True, validation_alias="COMMERCY_INDEXER")
     reply_budget_seconds: float = Field(
         10.0, ge=1, le=14, validation_alias="COMMERCY_REPLY_BUDGET_SECONDS"
     )
@@ -120,6 +133,20 @@ class Settings(BaseSettings):
     def _sqlite_state(cls, value: str) -> str:
         if not value.startswith("sqlite:///"):
             raise ValueError("must be sqlite:///PATH (the only state store so far)")
+        return value
+
+    @field_validator("index_url")
+    @classmethod
+    def _known_index(cls, value: str) -> str:
+        if value.startswith("sqlite:///") or re.match(r"https://[^/]+/indexes/[\w-]+/?$", value):
+            return value.rstrip("/")
+        raise ValueError("use sqlite:///PATH or https://SERVICE.search.windows.net/indexes/NAME")
+
+    @field_validator("indexer_state_url")
+    @classmethod
+    def _sqlite_indexer_state(cls, value: str) -> str:
+        if not value.startswith("sqlite:///"):
+            raise ValueError("must be sqlite:///PATH")
         return value
 
     @field_validator("alert_thresholds")

@@ -2,9 +2,11 @@
 
 `answer()` routes what the parser understood: numbers go to the SQL dialog (metric layer
 -> answer card with the number, its change, a table, a chart and its SQL); help,
-greetings, clarifying questions and "I don't know that" get their cards; documents and
-reasoning are seams their issues fill, answered honestly until then. Nothing here knows
-Teams: the bot and `commercy ask` both call `answer()`.
+greetings, clarifying questions and "I don't know that" get their cards; questions about
+documents are answered from the indexed PDFs (dialogs/rag.py), and so is a question the
+parser cannot place when the documents cover it; reasoning is a seam its issue fills,
+answered honestly until then. Nothing here knows Teams: the bot and `commercy ask` both
+call `answer()`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import cards
 from dialogs.parser import Parsed, detect_language, parse
+from dialogs.rag import Library, answer_from_documents
 from kpi.catalog import DIMENSIONS, METRICS, CatalogError
 from kpi.charts import Series, bar_chart_element, bar_chart_png, line_chart_element, line_chart_png
 from kpi.query import MetricQuery, QueryResult, check_filter_values, run_query
@@ -39,6 +42,7 @@ class AskContext:
     as_of: dt.date
     previous: MetricQuery | None = None
     save_chart: Callable[[bytes], str] | None = None
+    library: Library | None = None  # the indexed documents; None: not configured
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Reply:
     sql: str | None = None
     command: str | None = None  # for the bot to carry out: alerts_on/off, summary_time
     argument: str | None = None
+    hits: list[Any] = field(default_factory=list)  # rag: the passages quoted (index.Hit)
 
     def to_dict(self) -> dict[str, Any]:
         query = None
@@ -68,7 +73,7 @@ class Reply:
             {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in r.items()}
             for r in self.rows
         ]
-        return {
+        reply = {
             "route": self.route,
             "lang": self.lang,
             "query": query,
@@ -77,6 +82,9 @@ class Reply:
             "text": self.text,
             "card": self.card,
         }
+        if self.route == "rag":
+            reply["sources"] = [hit.to_dict() for hit in self.hits]
+        return reply
 
 
 def answer(text: str, ctx: AskContext) -> Reply:
@@ -97,6 +105,9 @@ def answer(text: str, ctx: AskContext) -> Reply:
     if parsed.route == "command" and parsed.command in _CONFIRM:
         text = _CONFIRM[parsed.command][lang].format(time=parsed.argument or "09:00")
         return Reply("command", lang, text, command=parsed.command, argument=parsed.argument)
+    if parsed.route == "rag" and ctx.library is not None:
+        found = answer_from_documents(text, ctx.library, lang)
+        return Reply("rag", lang, found.text, found.card, hits=found.hits)
     if parsed.route in ("rag", "reasoning", "command"):
         return Reply(
             parsed.route,
@@ -104,6 +115,12 @@ def answer(text: str, ctx: AskContext) -> Reply:
             _NOT_YET[lang][parsed.route],
             cards.not_yet_card(parsed.route, lang=lang),
         )
+    if ctx.library is not None:
+        # Not a KPI question the parser knows: the playbooks may answer it ("결제 오류 나면
+        # 누구한테 연락해?"); if they do not, the usual "what I can answer" follows.
+        found = answer_from_documents(text, ctx.library, lang)
+        if found.covered:
+            return Reply("rag", lang, found.text, found.card, hits=found.hits)
     prompt = parsed.prompt or _UNKNOWN[lang]
     choices = [(c.label, c.text) for c in parsed.choices]
     return Reply("unknown", lang, prompt, cards.unknown_card(prompt, choices, lang=lang))

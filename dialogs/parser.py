@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kpi.catalog import DIMENSIONS, METRICS, CatalogError
 from kpi.periods import Period, PeriodError, default_period, explicit_period, extract_period
 from kpi.query import MetricQuery
+from rag_indexer.terms import kiwi
 
 if TYPE_CHECKING:
     from kiwipiepy import Kiwi
@@ -114,25 +114,9 @@ def detect_language(text: str) -> Lang:
 
 # --- Korean morphology ----------------------------------------------------------------
 
-_KIWI: Kiwi | None = None
-_KIWI_LOCK = threading.Lock()
-
-
 def _kiwi() -> Kiwi:
-    """The one Kiwi, created on first use: loading its model takes about a second."""
-    global _KIWI
-    if _KIWI is None:
-        with _KIWI_LOCK:
-            if _KIWI is None:
-                from kiwipiepy import Kiwi
-
-                # The multi-word (~200 MB) and default user (~60 MB) dictionaries
-                # add nothing here: metric and dimension phrases are matched on the
-                # raw text, and Kiwi is only asked for stems and particles.
-                kiwi = Kiwi(load_multi_dict=False, load_default_dict=False)
-                kiwi.tokenize("매출")  # the first call loads the language model
-                _KIWI = kiwi
-    return _KIWI
+    """The process's one Kiwi, shared with the document search (rag_indexer/terms.py)."""
+    return kiwi()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def start_bot(port: int, warehouse: Path, state_path: Path, folder: Path) -> sub
         "COMMERCY_STATE_URL": f"sqlite:///{state_path}",
         "COMMERCY_REPLAY": "false",
         "COMMERCY_ALERTS_ENABLED": "false",  # the cards are queued by the test
+        "COMMERCY_INDEXER": "false",
         "MicrosoftAppId": "",
     }
     return subprocess.Popen(

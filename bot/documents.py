@@ -1,0 +1,73 @@
+"""Wiring for documents: the search index, the indexer and its source, from settings.
+
+The bot searches the index; the indexer (its own process, `commercy indexer`) fills it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bot.settings import Settings
+from dialogs.rag import Library
+from rag_indexer.index import Hit, LocalIndex, SearchIndex
+from rag_indexer.pipeline import Indexer, IndexerState
+from rag_indexer.sources import BlobSource, FolderSource, Source
+
+SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "rag_indexer" / "sample_corpus"
+
+
+def open_index(settings: Settings) -> SearchIndex:
+    if settings.index_url.startswith("sqlite:///"):
+        return LocalIndex.from_url(settings.index_url)
+    from rag_indexer.azure_search import AzureSearchIndex
+
+    return AzureSearchIndex.from_url(settings.index_url, key=settings.search_key)
+
+
+def open_indexer(settings: Settings, index: SearchIndex | None = None) -> Indexer:
+    state = IndexerState(settings.indexer_state_url.removeprefix("sqlite:///"))
+    return Indexer(index or open_index(settings), state, max_pages=settings.index_max_pages)
+
+
+def folder_source(settings: Settings, folder: Path | None = None) -> FolderSource:
+    """The watched folder; the default one starts with the sample playbooks in it."""
+    folder = folder or Path(settings.docs_dir)
+    if folder == Path(settings.docs_dir) and not folder.exists():
+        folder.mkdir(parents=True)
+        for pdf in sorted(SAMPLE_CORPUS.glob("*.pdf")):
+            shutil.copy2(pdf, folder / pdf.name)
+    return FolderSource(folder)
+
+
+def blob_source(settings: Settings, container: str | None = None) -> Source:
+    container = container or settings.blob_container
+    if not settings.blob_connection_string:
+        raise ValueError("COMMERCY_BLOB_CONNECTION_STRING is not set")
+    return BlobSource(settings.blob_connection_string, container)
+
+
+def library(settings: Settings, index: SearchIndex) -> Library:
+    """The documents as the dialogs see them: search, the relevance bar, links to pages."""
+
+    def link(hit: Hit) -> str | None:
+        if hit.location.startswith(("http://", "https://")):
+            return f"{hit.location}#page={hit.page}"
+        if hit.doc_id:
+            return f"{settings.bot_url}/docs/{hit.doc_id}.pdf#page={hit.page}"
+        return None
+
+    def titles() -> list[str]:
+        return [f"{d.title} ({d.file})" for d in index.documents()]
+
+    return Library(search=index.search, min_score=settings.rag_min_score, link=link, titles=titles)
+
+
+def document_file(index: SearchIndex, doc_id: str) -> Path | None:
+    """The indexed PDF with this id, if it is a file this machine holds (never any other
+    path: the id is looked up, not joined to a folder)."""
+    for document in index.documents():
+        if document.doc_id == doc_id:
+            path = Path(document.location)
+            return path if document.location and path.is_file() else None
+    return None

@@ -1,0 +1,83 @@
+"""Answers from documents, without an LLM: the passages that cover the question best,
+quoted with file and page, the sentences that answer it picked out.
+
+"Cover" is the search's own score: the idf-weighted share of the question's terms a
+passage holds (rag_indexer/index.py). Below `min_score` the honest answer is that the
+documents do not say, never the closest passage dressed up as an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from cards.documents import Quote, documents_card, not_covered_card
+from rag_indexer.index import Hit
+from rag_indexer.terms import terms
+
+QUOTES = 3
+_SENTENCES = re.compile(r"(?<=[.!?。])\s+|(?<=[다요죠음함됨임])\.\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Library:
+    """What the dialog needs from the documents side (bot/ builds it from settings)."""
+
+    search: Callable[..., list[Hit]]  # (query, top=K) -> hits, best first
+    min_score: float = 0.5
+    link: Callable[[Hit], str | None] = lambda _hit: None
+    titles: Callable[[], list[str]] = field(default=lambda: [])
+
+
+@dataclass(frozen=True)
+class DocumentAnswer:
+    covered: bool
+    text: str
+    card: dict
+    hits: list[Hit]
+
+
+def answer_from_documents(question: str, library: Library, lang: str) -> DocumentAnswer:
+    hits = [hit for hit in library.search(question, top=8) if hit.score >= library.min_score]
+    if not hits:
+        text = (
+            "문서에서 이 질문에 답하는 내용을 찾지 못했어요."
+            if lang == "ko"
+            else "The indexed documents don't cover this."
+        )
+        card = not_covered_card(question, library.titles(), lang=lang)
+        return DocumentAnswer(False, text, card, [])
+    best = _distinct(hits)[:QUOTES]
+    quotes = [_quote(hit, library.link(hit)) for hit in best]
+    lead = next((s for s, answers in quotes[0].sentences if answers), quotes[0].sentences[0][0])
+    source = f"{best[0].file} p.{best[0].page}"
+    text = f"{lead} ({source})"
+    return DocumentAnswer(True, text, documents_card(question, quotes, lang=lang), best)
+
+
+def _distinct(hits: Sequence[Hit]) -> list[Hit]:
+    """One passage per page: overlapping neighbours would quote the same lines twice."""
+    seen: set[tuple[str, int]] = set()
+    kept = []
+    for hit in hits:
+        if (hit.doc_id, hit.page) not in seen:
+            seen.add((hit.doc_id, hit.page))
+            kept.append(hit)
+    return kept
+
+
+def _quote(hit: Hit, link: str | None) -> Quote:
+    sentences = [s.strip() for s in _SENTENCES.split(hit.text) if s.strip()]
+    wanted = set(hit.matched)
+    overlap = [len(wanted & set(terms(sentence))) for sentence in sentences]
+    best = max(overlap, default=0)
+    # The sentences that hold the most of the question's terms answer it; with a long
+    # passage, quote the answering sentences and their neighbours, not the whole page.
+    answering = {i for i, n in enumerate(overlap) if best and n == best}
+    if len(sentences) > 6 and answering:
+        keep = {j for i in answering for j in (i - 1, i, i + 1) if 0 <= j < len(sentences)}
+        sentences_kept = [(sentences[i], i in answering) for i in sorted(keep)]
+    else:
+        sentences_kept = [(s, i in answering) for i, s in enumerate(sentences)]
+    return Quote(hit.file, hit.title, hit.page, hit.section, sentences_kept, link)

@@ -1,0 +1,89 @@
+"""Search terms for Korean and English text: what both a passage and a question are
+reduced to before the lexical index compares them.
+
+Korean glues particles and endings to words ("장바구니에서", "이탈률은"), so a plain
+tokenizer would never match "장바구니" in a question with "장바구니에서" in a playbook,
+and the trigram tokenizer cannot match two-syllable words at all. Kiwi's morphemes can:
+nouns, verb and adjective stems, roots, and the foreign words and numbers in between.
+English words are lower-cased; the index's porter tokenizer stems them.
+
+The one Kiwi of a process lives here, so the bot's question parser (dialogs/) shares it
+instead of loading a second copy of its ~230 MB model.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiwipiepy import Kiwi
+
+_HANGUL = re.compile(r"[가-힣]")
+_LATIN_WORD = re.compile(r"[a-z][a-z0-9]*(?:['.-][a-z0-9]+)*|\d+(?:[.,]\d+)*%?")
+# Morpheme tags that carry meaning: nouns, stems, roots, foreign words, numbers, hanja.
+_CONTENT_TAGS = {"NNG", "NNP", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MAG"}
+# Stems and words every question has ("알려줘", "어떻게 해?", "what is the"): they would
+# only dilute how much of a question a passage covers.
+_STOP_WORDS = (
+    "하 있 되 알리 주 보 말 싶 없 같 이 그 저 것 수 때 좀 뭐 무엇 어떻 어떡 어디 언제 누구 "
+    "얼마 관련 대하 대해 경우 내용 정도 가능 알 해주 부탁 궁금 문서 자료 가이드 "
+    "a an the and or of to in on at for by with from is are was were be been being do does "
+    "did what which who whom whose when where why how can could should would will shall may "
+    "might must our we us you your i me my it its this that these those there here about "
+    "tell show give please any some if then than as into over under per vs"
+)
+STOP_TERMS = frozenset(_STOP_WORDS.split())
+
+_KIWI: Kiwi | None = None
+_KIWI_LOCK = threading.Lock()
+
+
+def kiwi() -> Kiwi:
+    """The process's Kiwi, loaded on first use (about a second)."""
+    global _KIWI
+    if _KIWI is None:
+        with _KIWI_LOCK:
+            if _KIWI is None:
+                from kiwipiepy import Kiwi
+
+                # The multi-word (~200 MB) and default user (~60 MB) dictionaries add
+                # nothing here: they list proper nouns from Wikipedia, not shop talk.
+                instance = Kiwi(load_multi_dict=False, load_default_dict=False)
+                instance.tokenize("매출")  # the first call loads the language model
+                _KIWI = instance
+    return _KIWI
+
+
+def has_hangul(text: str) -> bool:
+    return bool(_HANGUL.search(text or ""))
+
+
+def terms(text: str, *, keep_stop_terms: bool = True) -> list[str]:
+    """The text's search terms in order (Korean morphemes, English words)."""
+    if not text:
+        return []
+    found: list[str] = []
+    if has_hangul(text):
+        for token in kiwi().tokenize(text):
+            if token.tag not in _CONTENT_TAGS:
+                continue
+            form = token.form.lower()
+            if token.tag == "SL" or token.tag == "SN":
+                found.extend(_LATIN_WORD.findall(form))
+            elif len(form) > 1 or token.tag in ("NNG", "NNP", "VV", "VA", "XR"):
+                found.append(form)
+    else:
+        found = _LATIN_WORD.findall(text.lower())
+    if keep_stop_terms:
+        return found
+    return [term for term in found if term not in STOP_TERMS]
+
+
+def query_terms(text: str) -> list[str]:
+    """A question's distinct terms without the words every question has."""
+    seen: dict[str, None] = {}
+    for term in terms(text, keep_stop_terms=False):
+        seen.setdefault(term, None)
+    return list(seen)
