@@ -45,7 +45,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The Microsoft 365 Agents Playground (a local Teams), pinned in package-lock.json.
 $(NODE_STAMP): package.json package-lock.json | $(STAMP)
-	@echo "installing Node packages (the Agents Playground)"
+	@echo "installing Node packages (the Agents Playground, Azurite)"
 	@npm ci --no-audit --no-fund --loglevel=error > $(LOG).npm 2>&1 || { cat $(LOG).npm; exit 1; }
 	@touch $@
 

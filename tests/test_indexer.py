@@ -331,3 +331,79 @@ def _eventually(condition, seconds: float = 15.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+# -- an Azure Blob container (Azurite) --------------------------------------------------
+
+AZURITE = Path(__file__).resolve().parents[1] / "node_modules" / ".bin" / "azurite-blob"
+# Azurite's well-known development account (documented by Microsoft; not a secret).
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+@pytest.fixture
+def azurite(tmp_path: Path):
+    """A real Azurite blob service on a free port; yields its connection string."""
+    from tests.botkit import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [str(AZURITE), "--silent", "--skipApiVersionCheck", "--location", str(tmp_path / "az"),
+         "--blobHost", "127.0.0.1", "--blobPort", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    connection = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        f"AccountKey={AZURITE_KEY};BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+    )
+    try:
+        from azure.storage.blob import BlobServiceClient
+
+        service = BlobServiceClient.from_connection_string(connection)
+        assert _eventually(lambda: _answers(service), seconds=30), "Azurite did not start"
+        yield connection
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # a throwaway instance: nothing to flush
+        process.wait(timeout=10)
+
+
+def _answers(service) -> bool:
+    try:
+        list(service.list_containers())
+        return True
+    except Exception:
+        time.sleep(0.2)
+        return False
+
+
+def test_pdfs_uploaded_to_a_blob_container_are_indexed_and_follow_its_changes(
+    azurite: str, tmp_path: Path
+) -> None:
+    from azure.storage.blob import ContainerClient
+
+    from rag_indexer.sources import BlobSource
+
+    container = ContainerClient.from_connection_string(azurite, "playbooks")
+    container.create_container()
+    container.upload_blob("ko/checkout.pdf", PLAYBOOK.read_bytes())
+    container.upload_blob("voice.pdf", pdf_bytes(["Subject lines stay under 45 characters."]))
+    container.upload_blob("broken.pdf", b"%PDF-1.7 cut short")
+    indexer = Indexer(LocalIndex(tmp_path / "i.sqlite3"), IndexerState(tmp_path / "s.sqlite3"))
+    source = BlobSource(azurite, "playbooks")
+
+    first = indexer.sync(source)
+    assert first.indexed == ["ko/checkout.pdf", "voice.pdf"]
+    assert [name for name, _ in first.quarantined] == ["broken.pdf"]
+    hit = indexer.index.search("subject lines characters")[0]
+    assert (hit.file, hit.page) == ("voice.pdf", 1)
+    assert hit.location.endswith("/playbooks/voice.pdf")
+    assert indexer.sync(source).unchanged == 3  # ETags unchanged: nothing downloaded
+
+    container.upload_blob("voice.pdf", pdf_bytes(["Push texts stay under 60 characters."]),
+                          overwrite=True)  # fmt: skip
+    container.delete_blob("ko/checkout.pdf")
+    after = indexer.sync(source)
+    assert (after.indexed, after.removed) == (["voice.pdf"], ["ko/checkout.pdf"])
+    assert indexer.index.search("push texts")[0].file == "voice.pdf"
+    assert indexer.index.search("subject lines") == []
