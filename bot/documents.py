@@ -5,15 +5,18 @@ The bot searches the index; the indexer (its own process, `commercy indexer`) fi
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
 from bot.settings import Settings
 from dialogs.rag import Library
+from rag_indexer.embed import OpenAIEmbedder
 from rag_indexer.index import Hit, LocalIndex, SearchIndex
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import BlobSource, FolderSource, Source
 
+log = logging.getLogger(__name__)
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "rag_indexer" / "sample_corpus"
 
 
@@ -25,9 +28,31 @@ def open_index(settings: Settings) -> SearchIndex:
     return AzureSearchIndex.from_url(settings.index_url, key=settings.search_key)
 
 
+def embedder(settings: Settings) -> OpenAIEmbedder | None:
+    """The embedding client the settings describe, or None (offline: lexical search)."""
+    if not settings.embedding_model:
+        return None
+    if settings.azure_openai_endpoint:
+        return OpenAIEmbedder.for_azure(
+            settings.azure_openai_endpoint, settings.embedding_model,
+            api_key=settings.azure_openai_api_key, api_version=settings.azure_openai_api_version,
+        )  # fmt: skip
+    if settings.openai_base_url:
+        return OpenAIEmbedder.for_base_url(
+            settings.openai_base_url, settings.embedding_model, api_key=settings.openai_api_key
+        )
+    raise ValueError(
+        "COMMERCY_EMBEDDING_MODEL is set but no endpoint: set AZURE_OPENAI_ENDPOINT "
+        "or COMMERCY_OPENAI_BASE_URL"
+    )
+
+
 def open_indexer(settings: Settings, index: SearchIndex | None = None) -> Indexer:
     state = IndexerState(settings.indexer_state_url.removeprefix("sqlite:///"))
-    return Indexer(index or open_index(settings), state, max_pages=settings.index_max_pages)
+    return Indexer(
+        index or open_index(settings), state, embed=embedder(settings),
+        max_pages=settings.index_max_pages,
+    )  # fmt: skip
 
 
 def folder_source(settings: Settings, folder: Path | None = None) -> FolderSource:
@@ -47,8 +72,18 @@ def blob_source(settings: Settings, container: str | None = None) -> Source:
     return BlobSource(settings.blob_connection_string, container)
 
 
-def library(settings: Settings, index: SearchIndex) -> Library:
-    """The documents as the dialogs see them: search, the relevance bar, links to pages."""
+def library(settings: Settings, index: SearchIndex, embed: OpenAIEmbedder | None = None) -> Library:
+    """The documents as the dialogs see them: search (hybrid when an embedder is there),
+    the relevance bars, links to pages."""
+
+    def search(query: str, top: int = 5) -> list[Hit]:
+        vector = None
+        if embed is not None:
+            try:
+                vector = embed([query])[0]
+            except Exception:  # the endpoint is down or slow: lexical search still answers
+                log.warning("embedding the question failed; searching by words only")
+        return index.search(query, top=top, vector=vector)
 
     def link(hit: Hit) -> str | None:
         if hit.location.startswith(("http://", "https://")):
@@ -60,7 +95,10 @@ def library(settings: Settings, index: SearchIndex) -> Library:
     def titles() -> list[str]:
         return [f"{d.title} ({d.file})" for d in index.documents()]
 
-    return Library(search=index.search, min_score=settings.rag_min_score, link=link, titles=titles)
+    return Library(
+        search=search, min_score=settings.rag_min_score,
+        min_similarity=settings.rag_min_similarity, link=link, titles=titles,
+    )  # fmt: skip
 
 
 def document_file(index: SearchIndex, doc_id: str) -> Path | None:

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     index_max_pages: int = Field(500, ge=1, le=100_000, validation_alias="COMMERCY_INDEX_MAX_PAGES")
     rag_min_score: float = Field(0.5, ge=0, le=1, validation_alias="COMMERCY_RAG_MIN_SCORE")
     indexer: bool = Field(True, validation_alias="COMMERCY_INDEXER")
+    # Embeddings (hybrid search), when configured: Azure OpenAI (endpoint, key or Entra
+    # ID, the deployment as the model) or any OpenAI-compatible base URL. None offline.
+    embedding_model: str = Field("", validation_alias="COMMERCY_EMBEDDING_MODEL")
+    openai_base_url: str = Field("", validation_alias="COMMERCY_OPENAI_BASE_URL")
+    openai_api_key: str = Field("", validation_alias="COMMERCY_OPENAI_API_KEY")
+    azure_openai_endpoint: str = Field("", validation_alias="AZURE_OPENAI_ENDPOINT")
+    azure_openai_api_key: str = Field("", validation_alias="AZURE_OPENAI_API_KEY")
+    azure_openai_api_version: str = Field("2024-10-21", validation_alias="AZURE_OPENAI_API_VERSION")
+    rag_min_similarity: float = Field(
+        0.5, ge=-1, le=1, validation_alias="COMMERCY_RAG_MIN_SIMILARITY"
+    )
     reply_budget_seconds: float = Field(
         10.0, ge=1, le=14, validation_alias="COMMERCY_REPLY_BUDGET_SECONDS"
     )
@@ -142,6 +153,22 @@ class Settings(BaseSettings):
             return value.rstrip("/")
         raise ValueError("use sqlite:///PATH or https://SERVICE.search.windows.net/indexes/NAME")
 
+    @model_validator(mode="after")
+    def _embeddings_have_an_endpoint(self) -> Settings:
+        if self.embedding_model and not (self.azure_openai_endpoint or self.openai_base_url):
+            raise ValueError(
+                "COMMERCY_EMBEDDING_MODEL is set but there is no endpoint: set "
+                "AZURE_OPENAI_ENDPOINT or COMMERCY_OPENAI_BASE_URL"
+            )
+        return self
+
+    @field_validator("openai_base_url", "azure_openai_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local server)")
+        return value.rstrip("/")
+
     @field_validator("indexer_state_url")
     @classmethod
     def _sqlite_indexer_state(cls, value: str) -> str:
@@ -198,7 +225,9 @@ def load_settings(env_file: Path | str | None = ".env") -> Settings:
 
 def _one_line(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    field = str(error["loc"][0]) if error["loc"] else "?"
+    if not error["loc"]:  # a rule about several settings together: its message names them
+        return error["msg"].removeprefix("Value error, ")
+    field = str(error["loc"][0])
     alias = (
         Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
     )

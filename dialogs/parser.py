@@ -114,6 +114,7 @@ def detect_language(text: str) -> Lang:
 
 # --- Korean morphology ----------------------------------------------------------------
 
+
 def _kiwi() -> Kiwi:
     """The process's one Kiwi, shared with the document search (rag_indexer/terms.py)."""
     return kiwi()

@@ -26,6 +26,7 @@ class Library:
 
     search: Callable[..., list[Hit]]  # (query, top=K) -> hits, best first
     min_score: float = 0.5
+    min_similarity: float = 0.5  # for hits found by meaning (embeddings), not by words
     link: Callable[[Hit], str | None] = lambda _hit: None
     titles: Callable[[], list[str]] = field(default=lambda: [])
 
@@ -39,7 +40,7 @@ class DocumentAnswer:
 
 
 def answer_from_documents(question: str, library: Library, lang: str) -> DocumentAnswer:
-    hits = [hit for hit in library.search(question, top=8) if hit.score >= library.min_score]
+    hits = [hit for hit in library.search(question, top=8) if _relevant(hit, library)]
     if not hits:
         text = (
             "문서에서 이 질문에 답하는 내용을 찾지 못했어요."
@@ -54,6 +55,12 @@ def answer_from_documents(question: str, library: Library, lang: str) -> Documen
     source = f"{best[0].file} p.{best[0].page}"
     text = f"{lead} ({source})"
     return DocumentAnswer(True, text, documents_card(question, quotes, lang=lang), best)
+
+
+def _relevant(hit: Hit, library: Library) -> bool:
+    if hit.score >= library.min_score:
+        return True
+    return hit.similarity is not None and hit.similarity >= library.min_similarity
 
 
 def _distinct(hits: Sequence[Hit]) -> list[Hit]:

@@ -1,0 +1,93 @@
+"""A local server that speaks the OpenAI HTTP API (`POST /v1/embeddings`, and the Azure
+OpenAI path `/openai/deployments/{name}/embeddings`), so the real `openai` client is
+tested over real HTTP. It is a protocol stand-in, not a model: its embeddings put texts
+that share a concept near each other, across Korean and English, through a small
+concept table ("환불" and "refund" are one concept). Requests are recorded, and
+`fail_next` makes the next requests answer 503, as an overloaded endpoint does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import threading
+
+from aiohttp import web
+
+from rag_indexer.terms import terms
+from tests.botkit import free_port
+
+DIMENSIONS = 64
+CONCEPTS = {
+    "환불": "refund", "반품": "refund", "refund": "refund", "refunds": "refund",
+    "return": "refund", "returns": "refund",
+    "기간": "window", "며칠": "window", "window": "window", "days": "window", "일": "window",
+    "쿠폰": "coupon", "coupon": "coupon", "coupons": "coupon",
+    "배송": "shipping", "shipping": "shipping", "delivery": "shipping",
+}  # fmt: skip
+
+
+def embedding(text: str) -> list[float]:
+    vector = [0.0] * DIMENSIONS
+    for term in terms(text):
+        concept = CONCEPTS.get(term, term)
+        slot = int(hashlib.md5(concept.encode()).hexdigest(), 16) % DIMENSIONS
+        vector[slot] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
+class OpenAICompatibleServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.requests: list[dict] = []
+        self.fail_next = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._started = threading.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def azure_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append({"path": request.path, **body})
+        if self.fail_next:
+            self.fail_next -= 1
+            return web.json_response({"error": {"message": "overloaded"}}, status=503)
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": embedding(text)}
+            for i, text in enumerate(texts)
+        ]
+        return web.json_response(
+            {"object": "list", "data": data, "model": body.get("model", ""),
+             "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+        )  # fmt: skip
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        app = web.Application()
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/openai/deployments/{name}/embeddings", self._embeddings)
+        runner = web.AppRunner(app)
+        self._loop.run_until_complete(runner.setup())
+        self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
+        self._started.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(runner.cleanup())
+
+    def __enter__(self) -> OpenAICompatibleServer:
+        self._thread.start()
+        self._started.wait(10)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
