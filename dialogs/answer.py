@@ -108,6 +108,12 @@ def answer(text: str, ctx: AskContext) -> Reply:
     if parsed.route == "rag" and ctx.library is not None:
         found = answer_from_documents(text, ctx.library, lang)
         return Reply("rag", lang, found.text, found.card, hits=found.hits)
+    if parsed.route == "reasoning" and ctx.library is not None:
+        # Until the reasoning dialog computes why, a playbook that covers "what should we
+        # do" is the best answer there is; otherwise the honest "not yet" below.
+        found = answer_from_documents(text, ctx.library, lang)
+        if found.covered:
+            return Reply("rag", lang, found.text, found.card, hits=found.hits)
     if parsed.route in ("rag", "reasoning", "command"):
         return Reply(
             parsed.route,

@@ -16,6 +16,7 @@ import socket
 import uuid
 from collections import defaultdict
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientSession, web
@@ -23,6 +24,7 @@ from aiohttp import ClientSession, web
 from bot.app import STATE, create_app
 from bot.settings import Settings
 from bot.state import StateStore
+from rag_indexer.index import LocalIndex
 
 _ids = itertools.count(1)
 
@@ -154,6 +156,7 @@ async def running_bot(
     connector_runner = web.AppRunner(connector.app())
     await connector_runner.setup()
     await web.TCPSite(connector_runner, "127.0.0.1", connector.port).start()
+    app_options.setdefault("index", LocalIndex(Path(state_path).parent / "index.sqlite3"))
     app = create_app(
         settings,
         warehouse=warehouse,
