@@ -709,6 +709,7 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     from rag_indexer.sources import FolderSource
 
     indexer = open_indexer(_settings(ctx))
+    logging.getLogger("rag_indexer").setLevel(logging.ERROR)  # the summary below says it all
     total = SyncReport()
     with _progress("indexing", total=len(paths)) as advance:
         for path in paths:
@@ -717,7 +718,9 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
             else:
                 source = FolderSource(path.parent)
                 report = SyncReport()
-                file = next(f for f in source.files() if f.name == path.name)
+                file = next((f for f in source.files() if f.name == path.name), None)
+                if file is None:
+                    _fail(f"{path}: a hidden or temporary file; rename it to index it")
                 seen = {f.name: f for f in indexer.state.files(source.key)}.get(file.name)
                 indexer.index_file(source, file, seen, report)
             _merge(total, report)
