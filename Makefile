@@ -57,6 +57,11 @@ bench: setup data
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_kpi.py
+	$(BIN)/python bench/bench_parser.py
+	$(BIN)/python bench/bench_bot.py
+	$(BIN)/python bench/bench_alerts.py
+	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_rag.py
 
 lint: setup
 	$(BIN)/ruff check .
