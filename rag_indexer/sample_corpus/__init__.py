@@ -1,0 +1,1 @@
+"""The sample corpus of marketing playbooks (PDFs built by build.py from src/*.md)."""
