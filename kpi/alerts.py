@@ -38,7 +38,7 @@ drop; rates need no scaling.
 
 Cost. Every query filters ``Sessions.visitStartTime`` on constant ranges (the look-back
 of each week), so DuckDB's zone maps skip the rest of the year and Azure SQL seeks its
-index. Commercy's ``Totals`` and ``Hits`` carry the session's ``visitStartTime`` as an
+index. Commercy's ``Totals`` and ``Hits`` carry the session's start (``sessionStartTime``) as an
 extra column, and the queries filter on it too, so the cost does not grow with history
 (``bench/bench_alerts.py``). A ``ga_data`` without it (the bare GA schema) gets the same
 answers through the join, which on DuckDB (no indexes here) reads each table's
@@ -401,13 +401,13 @@ def _longest_lookback(t: Thresholds) -> int:
 
 
 def _time_columns(warehouse: Warehouse) -> set[str]:
-    """Tables besides Sessions that carry an extra `visitStartTime` column, which lets the
+    """Tables besides Sessions that carry the extra `sessionStartTime` column, which lets the
     queries prune them by time as well (neither Totals nor Hits has one in the GA schema)."""
     rows = warehouse.query(
         "SELECT TABLE_NAME AS name, COLUMN_NAME AS col FROM INFORMATION_SCHEMA.COLUMNS "
         "WHERE TABLE_SCHEMA = 'ga_data' AND TABLE_NAME IN ('Totals', 'Hits')"
     )
-    return {row["name"] for row in rows if row["col"].lower() == "visitstarttime"}
+    return {row["name"] for row in rows if row["col"].lower() == "sessionstarttime"}
 
 
 # -- SQL ---------------------------------------------------------------------------------
@@ -473,7 +473,7 @@ def _session_sql(plan: _Plan, t: Thresholds, totals_has_time: bool) -> tuple[str
         f"CASE WHEN {ended_within('bounce_spike')} THEN COALESCE(t.bounces, 0) ELSE 0 END"
     )
     selected = ",\n    ".join(f"SUM({expr}) AS {name}" for name, expr in columns.items())
-    totals_time = f"AND ({_ranges('t.visitStartTime', ranges)})" if totals_has_time else ""
+    totals_time = f"AND ({_ranges('t.sessionStartTime', ranges)})" if totals_has_time else ""
     levels = plan.level_ranges
     level_range = "1 = 0"  # no trend correction
     if t.level_days:
@@ -523,7 +523,7 @@ def _bottleneck_sql(plan: _Plan, t: Thresholds, hits_has_time: bool) -> tuple[st
     per_mille = round(t.dwell_percentile * 1000)
     hits_time = ""
     if hits_has_time:
-        hits_time = f"AND ({_ranges('h.visitStartTime', [*windows, *plan.day_ranges])})"
+        hits_time = f"AND ({_ranges('h.sessionStartTime', [*windows, *plan.day_ranges])})"
     sql = f"""
 WITH candidates AS (
   SELECT s.session_key, s.visitStartTime,

@@ -665,7 +665,7 @@ def _tables(*, rng: np.random.Generator, dates, zone_offset, day, start_time, vi
         "totalTransactionRevenue": _nullable(revenue, buyer, pa.int64()),
         "sessionQualityDim": pa.array(quality, pa.int32()),
         "grossTransactionRevenue": _nullable(revenue + tax + shipping, buyer, pa.int64()),
-        "visitStartTime": pa.array(start_time, pa.int64()),
+        "sessionStartTime": pa.array(start_time, pa.int64()),
     })  # fmt: skip
 
     traffic_rows = _traffic_rows(rng, session_key, channel, channels, source, sources)
@@ -725,7 +725,7 @@ def _tables(*, rng: np.random.Generator, dates, zone_offset, day, start_time, vi
         "hitType": _dictionary(is_event.astype(np.int8), ["PAGE", "EVENT"]),
         "product_productQuantity": _nullable(units, has_units, pa.int32()),
         "transactionRevenue": _nullable(revenue[hit.session], purchase_hit, pa.int64()),
-        "visitStartTime": pa.array(start_time[hit.session], pa.int64()),
+        "sessionStartTime": pa.array(start_time[hit.session], pa.int64()),
     })  # fmt: skip
 
     return {

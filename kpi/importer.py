@@ -420,7 +420,7 @@ def session_rows(ga: dict[str, Any], zone: ZoneInfo) -> SessionRows:
         "socialEngagementType": to_text(ga.get("socialEngagementType"), "socialEngagementType"),
     }
     totals_row = extract(
-        _object(ga, "totals"), TOTALS_SPEC, {"session_key": key, "visitStartTime": start}
+        _object(ga, "totals"), TOTALS_SPEC, {"session_key": key, "sessionStartTime": start}
     )
     traffic_row = extract(_object(ga, "trafficSource"), TRAFFIC_SPEC, {"session_key": key})
     device_row = extract(ga, DEVICE_GEO_SPEC, {"session_key": key})
@@ -461,7 +461,7 @@ def _hit_rows(
             "hit_key": hit_key,
             "session_key": session_key,
             "hitNumber": number,
-            "visitStartTime": start,
+            "sessionStartTime": start,
         }
         try:
             extract(hit, HIT_SPEC, row)

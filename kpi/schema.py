@@ -72,8 +72,9 @@ totals = Table(
     # import loses nothing; no metric reads it.
     Column("grossTransactionRevenue", BigInteger),
     # Extra: a copy of the session's `Sessions.visitStartTime`, so a query on a time
-    # window prunes this table by its zone maps instead of joining a year of it.
-    Column("visitStartTime", BigInteger),
+    # window prunes this table by its zone maps instead of joining a year of it. Its own
+    # name, so SQL that joins Sessions and names visitStartTime bare stays unambiguous.
+    Column("sessionStartTime", BigInteger),
 )
 
 traffic = Table(
@@ -133,7 +134,7 @@ hits = Table(
     # Extra: the hit's transaction revenue (GA `transaction.transactionRevenue`), micros.
     Column("transactionRevenue", BigInteger),
     # Extra: the session's `Sessions.visitStartTime`, as in Totals.
-    Column("visitStartTime", BigInteger),
+    Column("sessionStartTime", BigInteger),
     Index("ix_hits_session_key", "session_key"),
     Index("ix_hits_actiontype", "actionType"),
 )
@@ -240,10 +241,10 @@ def secondary_indexes(table: Table, dialect_name: str) -> list[Index]:
 # Extra columns added after a warehouse may already exist, with the SQL that fills them
 # for the rows it holds: create_schema adds and fills them once.
 BACKFILLS: dict[tuple[str, str], dict[str, str]] = {
-    (table, "visitStartTime"): {
-        "duckdb": f'UPDATE {SCHEMA}."{table}" AS x SET "visitStartTime" = s."visitStartTime" '
+    (table, "sessionStartTime"): {
+        "duckdb": f'UPDATE {SCHEMA}."{table}" AS x SET "sessionStartTime" = s."visitStartTime" '
         f'FROM {SCHEMA}."Sessions" AS s WHERE s.session_key = x.session_key',
-        "mssql": f"UPDATE x SET visitStartTime = s.visitStartTime FROM {SCHEMA}.{table} AS x "
+        "mssql": f"UPDATE x SET sessionStartTime = s.visitStartTime FROM {SCHEMA}.{table} AS x "
         f"JOIN {SCHEMA}.Sessions AS s ON s.session_key = x.session_key",
     }
     for table in ("Totals", "Hits")

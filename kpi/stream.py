@@ -526,13 +526,13 @@ def _number_hits(session: _Session, key: str, zone_offset: int) -> None:
 
 
 def _copy_start_time(session: _Session) -> None:
-    """Should the generator ever copy `visitStartTime` into other tables (so time filters
-    need no join), the pooled rows carry the drawn start: give them the live one."""
+    """Totals and Hits carry the session's start (`sessionStartTime`, so time filters
+    need no join); the pooled rows hold the drawn start: give them the live one."""
     rows = [*session.rows.values(), *(hit.row for hit in session.hits)]
     rows += [product for hit in session.hits for product in hit.products]
     for row in rows:
-        if "visitStartTime" in row:
-            row["visitStartTime"] = session.start
+        if "sessionStartTime" in row:
+            row["sessionStartTime"] = session.start
 
 
 def _recount_totals(session: _Session) -> None:

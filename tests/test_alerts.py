@@ -146,7 +146,7 @@ def plant_stuck_sessions(
         )
         execute(
             warehouse,
-            f'INSERT INTO ga_data."Totals" (session_key, visitStartTime, hits, timeOnSite, '
+            f'INSERT INTO ga_data."Totals" (session_key, sessionStartTime, hits, timeOnSite, '
             f"{TOTALS_COLUMNS}) SELECT :new, :start, :n + 1, :seconds, {TOTALS_COLUMNS} "
             f'FROM ga_data."Totals" WHERE session_key = :key',
             seconds=last_ms // 1000,
@@ -154,16 +154,16 @@ def plant_stuck_sessions(
         )
         execute(
             warehouse,
-            'INSERT INTO ga_data."Hits" (hit_key, session_key, visitStartTime, hitNumber, time, '
-            "pagePath, hitType, actionType) SELECT :new || '-' || CAST(hitNumber AS VARCHAR), "
+            'INSERT INTO ga_data."Hits" (hit_key, session_key, sessionStartTime, hitNumber, '
+            "time, pagePath, hitType, actionType) SELECT :new || '-' || CAST(hitNumber AS VARCHAR), "
             ':new, :start, hitNumber, time, pagePath, hitType, actionType FROM ga_data."Hits" '
             "WHERE session_key = :key AND hitNumber <= :n",
             **params,
         )
         execute(
             warehouse,
-            'INSERT INTO ga_data."Hits" (hit_key, session_key, visitStartTime, hitNumber, time, '
-            "pagePath, hitType, actionType, isExit) VALUES (:new || '-last', :new, :start, "
+            'INSERT INTO ga_data."Hits" (hit_key, session_key, sessionStartTime, hitNumber, '
+            "time, pagePath, hitType, actionType, isExit) VALUES (:new || '-last', :new, :start, "
             ":n + 1, :last_ms, :step, 'PAGE', '0', TRUE)",
             last_ms=last_ms,
             step=step,
@@ -317,9 +317,9 @@ def copy_sessions(warehouse: Warehouse, start: dt.datetime, end: dt.datetime, ta
     bounds = {"a": seconds(start), "b": seconds(end)}
     execute(
         warehouse,
-        f'INSERT INTO ga_data."Totals" (session_key, visitStartTime, hits, timeOnSite, bounces, '
+        f'INSERT INTO ga_data."Totals" (session_key, sessionStartTime, hits, timeOnSite, bounces, '
         f"transactions, totalTransactionRevenue, {TOTALS_COLUMNS}) SELECT t.session_key || "
-        f"'-{tag}', t.visitStartTime, t.hits, t.timeOnSite, t.bounces, t.transactions, "
+        f"'-{tag}', t.sessionStartTime, t.hits, t.timeOnSite, t.bounces, t.transactions, "
         f"t.totalTransactionRevenue, {totals} "
         'FROM ga_data."Totals" t JOIN ga_data."Sessions" s ON s.session_key = t.session_key '
         "WHERE s.visitStartTime >= :a AND s.visitStartTime < :b",
@@ -458,14 +458,14 @@ def test_an_empty_warehouse_raises_nothing(warehouse: Warehouse) -> None:
 def test_without_the_extra_time_columns_the_checks_cost_more_but_say_the_same(
     stuck: Warehouse, defaults: Thresholds
 ) -> None:
-    """Commercy's Totals and Hits carry an extra visitStartTime that lets the queries prune
+    """Commercy's Totals and Hits carry an extra sessionStartTime that lets the queries prune
     them by time (bench/bench_alerts.py); a `ga_data` without it (the team's existing
     Azure SQL tables) gets the join instead, and the same alerts."""
     at = local(14, 25)
     assert alerts._time_columns(stuck) == {"Totals", "Hits"}
     before = run_checks(stuck, at, zone=SEOUL, thresholds=defaults)
     for table in ("Totals", "Hits"):
-        execute(stuck, f'ALTER TABLE ga_data."{table}" DROP COLUMN visitStartTime')
+        execute(stuck, f'ALTER TABLE ga_data."{table}" DROP COLUMN sessionStartTime')
     assert alerts._time_columns(stuck) == set()
     assert run_checks(stuck, at, zone=SEOUL, thresholds=defaults) == before
 

@@ -91,14 +91,14 @@ def test_a_warehouse_made_before_the_time_columns_gets_them_added_and_filled(tmp
     generate(warehouse, end=dt.date(2026, 11, 23), days=1, zone=SEOUL, scale=0.05, seed=3)
     with warehouse.engine.begin() as conn:
         for table in ("Totals", "Hits"):  # the layout an older Commercy made
-            conn.execute(text(f'ALTER TABLE ga_data."{table}" DROP COLUMN "visitStartTime"'))
+            conn.execute(text(f'ALTER TABLE ga_data."{table}" DROP COLUMN "sessionStartTime"'))
 
     warehouse.create_schema()
 
     for table in ("Totals", "Hits"):
         (row,) = warehouse.query(
-            f'SELECT count(*) AS n, count(x."visitStartTime") AS filled, '
-            f'count(*) FILTER (WHERE x."visitStartTime" = s."visitStartTime") AS right '
+            f'SELECT count(*) AS n, count(x."sessionStartTime") AS filled, '
+            f'count(*) FILTER (WHERE x."sessionStartTime" = s."visitStartTime") AS right '
             f'FROM ga_data."{table}" x JOIN ga_data."Sessions" s USING (session_key)'
         )
         assert row["n"] > 0
