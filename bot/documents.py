@@ -25,7 +25,10 @@ def open_index(settings: Settings) -> SearchIndex:
         return LocalIndex.from_url(settings.index_url)
     from rag_indexer.azure_search import AzureSearchIndex
 
-    return AzureSearchIndex.from_url(settings.index_url, key=settings.search_key)
+    dimensions = settings.embedding_dimensions if settings.embedding_model else None
+    return AzureSearchIndex.from_url(
+        settings.index_url, key=settings.search_key, dimensions=dimensions
+    )
 
 
 def embedder(settings: Settings) -> OpenAIEmbedder | None:

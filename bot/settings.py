@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     # Embeddings (hybrid search), when configured: Azure OpenAI (endpoint, key or Entra
     # ID, the deployment as the model) or any OpenAI-compatible base URL. None offline.
     embedding_model: str = Field("", validation_alias="COMMERCY_EMBEDDING_MODEL")
+    # Azure AI Search declares the vector field's size up front (text-embedding-3-small).
+    embedding_dimensions: int = Field(
+        1536, ge=2, le=4096, validation_alias="COMMERCY_EMBEDDING_DIMENSIONS"
+    )
     openai_base_url: str = Field("", validation_alias="COMMERCY_OPENAI_BASE_URL")
     openai_api_key: str = Field("", validation_alias="COMMERCY_OPENAI_API_KEY")
     azure_openai_endpoint: str = Field("", validation_alias="AZURE_OPENAI_ENDPOINT")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from rag_indexer.glossary import translations
 from rag_indexer.terms import query_terms, terms
 
 RRF_K = 60
@@ -202,26 +203,27 @@ class LocalIndex:
             total = db.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
             if total == 0:
                 return []
-            ranked = [
+            # Each term, or its translation (a Korean question, an English playbook).
+            spellings = {t: [(t,), *sorted(translations(t))] for t in wanted}
+            phrases = [_quoted(" ".join(s)) for options in spellings.values() for s in options]
+            lexical = [
                 row[0]
                 for row in db.execute(
                     "SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? "
                     "ORDER BY bm25(passage_terms) LIMIT ?",
-                    (" OR ".join(_quoted(t) for t in wanted), CANDIDATES),
+                    (" OR ".join(phrases), CANDIDATES),
                 )
             ]
-            similarities: dict[int, float] = {}
-            if vector is not None:
-                similarities = _by_cosine(db, vector)
-                ranked = _fused(ranked, list(similarities))
-            if not ranked:
+            similarities = _by_cosine(db, vector) if vector is not None else {}
+            pool = list(dict.fromkeys([*lexical, *similarities]))
+            if not pool:
                 return []
             weights, holders = {}, {}
-            marks = ",".join("?" * len(ranked))
-            for term in wanted:
+            marks = ",".join("?" * len(pool))
+            for term, options in spellings.items():
+                match = " OR ".join(_quoted(" ".join(option)) for option in options)
                 df = db.execute(
-                    "SELECT COUNT(*) FROM passage_terms WHERE passage_terms MATCH ?",
-                    (_quoted(term),),
+                    "SELECT COUNT(*) FROM passage_terms WHERE passage_terms MATCH ?", (match,)
                 ).fetchone()[0]
                 weights[term] = math.log(1 + (total - df + 0.5) / (df + 0.5))
                 holders[term] = {
@@ -229,7 +231,7 @@ class LocalIndex:
                     for row in db.execute(
                         f"SELECT rowid FROM passage_terms WHERE passage_terms MATCH ? "
                         f"AND rowid IN ({marks})",
-                        (_quoted(term), *ranked),
+                        (match, *pool),
                     )
                 }
             rows = {
@@ -238,18 +240,26 @@ class LocalIndex:
                     f"SELECT p.id, d.file, d.title, p.page, p.section, p.text, d.doc_id, "
                     f"d.location FROM passages p JOIN documents d ON d.doc_id = p.doc_id "
                     f"WHERE p.id IN ({marks})",
-                    ranked,
+                    pool,
                 )
             }
         whole = sum(weights.values())
+        matched = {r: tuple(t for t in wanted if r in holders[t]) for r in pool}
+        score = {r: sum(weights[t] for t in matched[r]) / whole if whole else 0.0 for r in pool}
+        # BM25 picks the passages; among the `top` it picks, the one that holds more of the
+        # question comes first (BM25 alone favours a short passage repeating one term).
+        # With embeddings, the nearest passages join by rank fusion, as in Azure.
+        position = {r: i for i, r in enumerate(lexical)}
+        head = sorted(lexical[:top], key=lambda r: (-round(score[r], 6), position[r]))
+        ranked = head + lexical[top:]
+        if vector is not None:
+            ranked = _fused(ranked, list(similarities))
         hits = []
         for rowid in ranked[:top]:
-            matched = tuple(t for t in wanted if rowid in holders[t])
-            score = sum(weights[t] for t in matched) / whole if whole else 0.0
             file, title, page, section, text, doc_id, location = rows[rowid]
             hits.append(
-                Hit(file, title, page, section, text, score, doc_id, location, matched,
-                    similarities.get(rowid) if vector is not None else None)
+                Hit(file, title, page, section, text, score[rowid], doc_id, location,
+                    matched[rowid], similarities.get(rowid) if vector is not None else None)
             )  # fmt: skip
         return hits
 

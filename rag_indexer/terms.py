@@ -22,13 +22,17 @@ if TYPE_CHECKING:
 
 _HANGUL = re.compile(r"[가-힣]")
 _LATIN_WORD = re.compile(r"[a-z][a-z0-9]*(?:['.-][a-z0-9]+)*|\d+(?:[.,]\d+)*%?")
-# Morpheme tags that carry meaning: nouns, stems, roots, foreign words, numbers, hanja.
-_CONTENT_TAGS = {"NNG", "NNP", "NR", "VV", "VA", "XR", "SL", "SN", "SH", "MAG"}
+# Morpheme tags that carry meaning: nouns, numerals, verb and adjective stems, roots,
+# adverbs.
+_CONTENT_TAGS = {"NNG", "NNP", "NR", "VV", "VA", "XR", "MAG"}
 # Stems and words every question has ("알려줘", "어떻게 해?", "what is the"): they would
 # only dilute how much of a question a passage covers.
 _STOP_WORDS = (
     "하 있 되 알리 주 보 말 싶 없 같 이 그 저 것 수 때 좀 뭐 무엇 어떻 어떡 어디 언제 누구 "
-    "얼마 관련 대하 대해 경우 내용 정도 가능 알 해주 부탁 궁금 문서 자료 가이드 "
+    "얼마 관련 대하 대해 경우 내용 정도 가능 알 해주 부탁 궁금 몇 어느 무슨 어떤 "
+    # words that name the documents, not what is in them ("플레이북에서", "in the guide")
+    "문서 자료 가이드 플레이북 매뉴얼 메뉴얼 지침 pdf playbook playbooks guide guides "
+    "guideline guidelines document documents doc docs manual handbook according say says "
     "a an the and or of to in on at for by with from is are was were be been being do does "
     "did what which who whom whose when where why how can could should would will shall may "
     "might must our we us you your i me my it its this that these those there here about "
@@ -64,18 +68,18 @@ def terms(text: str, *, keep_stop_terms: bool = True) -> list[str]:
     """The text's search terms in order (Korean morphemes, English words)."""
     if not text:
         return []
-    found: list[str] = []
+    lowered = text.lower()
+    # Latin words and numbers come from the text itself: Kiwi cuts "payment.html" into
+    # "pa" + "yment.html" and "P1" into "p" + "1". Korean morphemes come from Kiwi.
+    placed = [(m.start(), m.group()) for m in _LATIN_WORD.finditer(lowered)]
     if has_hangul(text):
-        for token in kiwi().tokenize(text):
-            if token.tag not in _CONTENT_TAGS:
-                continue
-            form = token.form.lower()
-            if token.tag == "SL" or token.tag == "SN":
-                found.extend(_LATIN_WORD.findall(form))
-            elif len(form) > 1 or token.tag in ("NNG", "NNP", "VV", "VA", "XR"):
-                found.append(form)
-    else:
-        found = _LATIN_WORD.findall(text.lower())
+        placed += [
+            (token.start, token.form)
+            for token in kiwi().tokenize(text)
+            if token.tag in _CONTENT_TAGS and has_hangul(token.form)
+        ]
+        placed.sort(key=lambda item: item[0])
+    found = [term for _, term in placed]
     if keep_stop_terms:
         return found
     return [term for term in found if term not in STOP_TERMS]
