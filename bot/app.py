@@ -30,7 +30,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity, ConversationReference
 
 from bot.delivery import Deliverer
-from bot.documents import document_file, embedder, library, open_index
+from bot.documents import document_file, embedder, library, open_index, writer
 from bot.handler import CommercyBot, _apology
 from bot.settings import Settings
 from bot.state import StateStore
@@ -75,7 +75,7 @@ def create_app(
     )
     state = state or StateStore.from_url(settings.state_url)
     index = index or open_index(settings)
-    documents = library(settings, index, embedder(settings))
+    documents = library(settings, index, embedder(settings), writer(settings))
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AuthConfig(settings)))
 
     async def send_later(reference: Any, callback: Any) -> None:

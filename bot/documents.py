@@ -10,8 +10,9 @@ import shutil
 from pathlib import Path
 
 from bot.settings import Settings
+from dialogs.grounded import GroundedWriter
 from dialogs.rag import Library
-from rag_indexer.embed import OpenAIEmbedder
+from rag_indexer.embed import OpenAIEmbedder, azure_client, compatible_client
 from rag_indexer.index import Hit, LocalIndex, SearchIndex
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import BlobSource, FolderSource, Source
@@ -31,23 +32,25 @@ def open_index(settings: Settings) -> SearchIndex:
     )
 
 
+def _openai_client(settings: Settings):  # -> an openai client
+    if settings.azure_openai_endpoint:
+        return azure_client(settings.azure_openai_endpoint, api_key=settings.azure_openai_api_key,
+                            api_version=settings.azure_openai_api_version)  # fmt: skip
+    return compatible_client(settings.openai_base_url, api_key=settings.openai_api_key)
+
+
 def embedder(settings: Settings) -> OpenAIEmbedder | None:
     """The embedding client the settings describe, or None (offline: lexical search)."""
     if not settings.embedding_model:
         return None
-    if settings.azure_openai_endpoint:
-        return OpenAIEmbedder.for_azure(
-            settings.azure_openai_endpoint, settings.embedding_model,
-            api_key=settings.azure_openai_api_key, api_version=settings.azure_openai_api_version,
-        )  # fmt: skip
-    if settings.openai_base_url:
-        return OpenAIEmbedder.for_base_url(
-            settings.openai_base_url, settings.embedding_model, api_key=settings.openai_api_key
-        )
-    raise ValueError(
-        "COMMERCY_EMBEDDING_MODEL is set but no endpoint: set AZURE_OPENAI_ENDPOINT "
-        "or COMMERCY_OPENAI_BASE_URL"
-    )
+    return OpenAIEmbedder(_openai_client(settings), settings.embedding_model)
+
+
+def writer(settings: Settings) -> GroundedWriter | None:
+    """The LLM that words answers from passages, or None (offline: extractive answers)."""
+    if not settings.chat_model:
+        return None
+    return GroundedWriter(_openai_client(settings), settings.chat_model)
 
 
 def open_indexer(settings: Settings, index: SearchIndex | None = None) -> Indexer:
@@ -75,7 +78,12 @@ def blob_source(settings: Settings, container: str | None = None) -> Source:
     return BlobSource(settings.blob_connection_string, container)
 
 
-def library(settings: Settings, index: SearchIndex, embed: OpenAIEmbedder | None = None) -> Library:
+def library(
+    settings: Settings,
+    index: SearchIndex,
+    embed: OpenAIEmbedder | None = None,
+    write: GroundedWriter | None = None,
+) -> Library:
     """The documents as the dialogs see them: search (hybrid when an embedder is there),
     the relevance bars, links to pages."""
 
@@ -100,7 +108,7 @@ def library(settings: Settings, index: SearchIndex, embed: OpenAIEmbedder | None
 
     return Library(
         search=search, min_score=settings.rag_min_score,
-        min_similarity=settings.rag_min_similarity, link=link, titles=titles,
+        min_similarity=settings.rag_min_similarity, link=link, titles=titles, write=write,
     )  # fmt: skip
 
 

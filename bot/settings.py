@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Embeddings (hybrid search), when configured: Azure OpenAI (endpoint, key or Entra
     # ID, the deployment as the model) or any OpenAI-compatible base URL. None offline.
     embedding_model: str = Field("", validation_alias="COMMERCY_EMBEDDING_MODEL")
+    # The chat model (or Azure deployment) that words answers; empty: no LLM, offline.
+    chat_model: str = Field("", validation_alias="COMMERCY_CHAT_MODEL")
     # Azure AI Search declares the vector field's size up front (text-embedding-3-small).
     embedding_dimensions: int = Field(
         1536, ge=2, le=4096, validation_alias="COMMERCY_EMBEDDING_DIMENSIONS"
@@ -158,12 +160,15 @@ class Settings(BaseSettings):
         raise ValueError("use sqlite:///PATH or https://SERVICE.search.windows.net/indexes/NAME")
 
     @model_validator(mode="after")
-    def _embeddings_have_an_endpoint(self) -> Settings:
-        if self.embedding_model and not (self.azure_openai_endpoint or self.openai_base_url):
-            raise ValueError(
-                "COMMERCY_EMBEDDING_MODEL is set but there is no endpoint: set "
-                "AZURE_OPENAI_ENDPOINT or COMMERCY_OPENAI_BASE_URL"
-            )
+    def _models_have_an_endpoint(self) -> Settings:
+        endpoint = self.azure_openai_endpoint or self.openai_base_url
+        for name, model in (("COMMERCY_EMBEDDING_MODEL", self.embedding_model),
+                            ("COMMERCY_CHAT_MODEL", self.chat_model)):  # fmt: skip
+            if model and not endpoint:
+                raise ValueError(
+                    f"{name} is set but there is no endpoint: set AZURE_OPENAI_ENDPOINT "
+                    "or COMMERCY_OPENAI_BASE_URL"
+                )
         return self
 
     @field_validator("openai_base_url", "azure_openai_endpoint")

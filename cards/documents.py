@@ -26,10 +26,15 @@ class Quote:
     link: str | None = None
 
 
-def documents_card(question: str, quotes: Sequence[Quote], *, lang: str) -> dict[str, Any]:
+def documents_card(
+    question: str, quotes: Sequence[Quote], *, lang: str, answer: str | None = None
+) -> dict[str, Any]:
+    """`answer`: a grounded answer an LLM wrote from the quotes, citing them as [n]."""
     code = lang_code(lang)
     title = tr(code, "문서에서 찾은 내용", "From your documents")
     body: list[Element] = [heading(title), subtle(f"“{_clip(question, 120)}”")]
+    if answer:
+        body.append(ac.RichTextBlock(inlines=[_run(answer)]))
     for number, quote in enumerate(quotes, start=1):
         where = f"{quote.file} · p.{quote.page}"
         heading_runs = [_run(f"[{number}] {quote.title}", bold=True)]

@@ -3,7 +3,8 @@ quoted with file and page, the sentences that answer it picked out.
 
 "Cover" is the search's own score: the idf-weighted share of the question's terms a
 passage holds (rag_indexer/index.py). Below `min_score` the honest answer is that the
-documents do not say, never the closest passage dressed up as an answer.
+documents do not say, never the closest passage dressed up as an answer. With an LLM
+(dialogs/grounded.py) a short answer citing the passages goes on top of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cards.documents import Quote, documents_card, not_covered_card
+from dialogs.grounded import Grounded, sources_line
 from rag_indexer.index import Hit
 from rag_indexer.terms import terms
 
@@ -27,6 +29,8 @@ class Library:
     search: Callable[..., list[Hit]]  # (query, top=K) -> hits, best first
     min_score: float = 0.5
     min_similarity: float = 0.5  # for hits found by meaning (embeddings), not by words
+    # With an LLM: (question, passages, lang) -> a grounded answer citing them, or None.
+    write: Callable[[str, Sequence[Hit], str], Grounded | None] | None = None
     link: Callable[[Hit], str | None] = lambda _hit: None
     titles: Callable[[], list[str]] = field(default=lambda: [])
 
@@ -42,19 +46,29 @@ class DocumentAnswer:
 def answer_from_documents(question: str, library: Library, lang: str) -> DocumentAnswer:
     hits = [hit for hit in library.search(question, top=8) if _relevant(hit, library)]
     if not hits:
-        text = (
-            "문서에서 이 질문에 답하는 내용을 찾지 못했어요."
-            if lang == "ko"
-            else "The indexed documents don't cover this."
-        )
-        card = not_covered_card(question, library.titles(), lang=lang)
-        return DocumentAnswer(False, text, card, [])
+        return _not_covered(question, library, lang)
     best = _distinct(hits)[:QUOTES]
     quotes = [_quote(hit, library.link(hit)) for hit in best]
+    written = library.write(question, best, lang) if library.write is not None else None
+    if written is not None and not written.covered:  # the model read them: no answer there
+        return _not_covered(question, library, lang)
+    if written is not None:
+        text = f"{written.text}\n{sources_line(written.text, best)}"
+        card = documents_card(question, quotes, lang=lang, answer=written.text)
+        return DocumentAnswer(True, text, card, best)
     lead = next((s for s, answers in quotes[0].sentences if answers), quotes[0].sentences[0][0])
     source = f"{best[0].file} p.{best[0].page}"
     text = f"{lead} ({source})"
     return DocumentAnswer(True, text, documents_card(question, quotes, lang=lang), best)
+
+
+def _not_covered(question: str, library: Library, lang: str) -> DocumentAnswer:
+    text = (
+        "문서에서 이 질문에 답하는 내용을 찾지 못했어요."
+        if lang == "ko"
+        else "The indexed documents don't cover this."
+    )
+    return DocumentAnswer(False, text, not_covered_card(question, library.titles(), lang=lang), [])
 
 
 def _relevant(hit: Hit, library: Library) -> bool:

@@ -24,21 +24,11 @@ class OpenAIEmbedder:
     def for_azure(
         cls, endpoint: str, deployment: str, *, api_key: str, api_version: str
     ) -> OpenAIEmbedder:
-        from openai import AzureOpenAI
-
-        client = AzureOpenAI(
-            azure_endpoint=endpoint, api_key=api_key or None, api_version=api_version,
-            azure_ad_token_provider=None if api_key else _entra_token_provider(),
-            timeout=30, max_retries=3,
-        )  # fmt: skip
-        return cls(client, deployment)
+        return cls(azure_client(endpoint, api_key=api_key, api_version=api_version), deployment)
 
     @classmethod
     def for_base_url(cls, base_url: str, model: str, *, api_key: str) -> OpenAIEmbedder:
-        from openai import OpenAI
-
-        client = OpenAI(base_url=base_url, api_key=api_key or "none", timeout=30, max_retries=3)
-        return cls(client, model)
+        return cls(compatible_client(base_url, api_key=api_key), model)
 
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
@@ -48,6 +38,24 @@ class OpenAIEmbedder:
             ordered = sorted(response.data, key=lambda item: item.index)
             vectors.extend(list(item.embedding) for item in ordered)
         return vectors
+
+
+def azure_client(endpoint: str, *, api_key: str, api_version: str) -> Any:
+    """An Azure OpenAI client: with a key, or else Microsoft Entra ID (managed identity)."""
+    from openai import AzureOpenAI
+
+    return AzureOpenAI(
+        azure_endpoint=endpoint, api_key=api_key or None, api_version=api_version,
+        azure_ad_token_provider=None if api_key else _entra_token_provider(),
+        timeout=30, max_retries=3,
+    )  # fmt: skip
+
+
+def compatible_client(base_url: str, *, api_key: str) -> Any:
+    """A client for any OpenAI-compatible server (OpenAI, Ollama, vLLM)."""
+    from openai import OpenAI
+
+    return OpenAI(base_url=base_url, api_key=api_key or "none", timeout=30, max_retries=3)
 
 
 def _entra_token_provider():  # -> a callable returning a bearer token

@@ -36,7 +36,10 @@ _STOP_WORDS = (
     "a an the and or of to in on at for by with from is are was were be been being do does "
     "did what which who whom whose when where why how can could should would will shall may "
     "might must our we us you your i me my it its this that these those there here about "
-    "tell show give please any some if then than as into over under per vs"
+    "tell show give please any some if then than as into over under per vs "
+    "many much more most after before long often also just need needs get got make made "
+    "take want know like use used using all each every other such only very so not no "
+    "has have had having let lets go going"
 )
 STOP_TERMS = frozenset(_STOP_WORDS.split())
 

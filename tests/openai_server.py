@@ -1,9 +1,11 @@
-"""A local server that speaks the OpenAI HTTP API (`POST /v1/embeddings`, and the Azure
-OpenAI path `/openai/deployments/{name}/embeddings`), so the real `openai` client is
-tested over real HTTP. It is a protocol stand-in, not a model: its embeddings put texts
-that share a concept near each other, across Korean and English, through a small
-concept table ("환불" and "refund" are one concept). Requests are recorded, and
-`fail_next` makes the next requests answer 503, as an overloaded endpoint does.
+"""A local server that speaks the OpenAI HTTP API (`POST /v1/embeddings` and
+`/v1/chat/completions`, and the Azure OpenAI paths `/openai/deployments/{name}/...`), so
+the real `openai` client is tested over real HTTP. It is a protocol stand-in, not a
+model: its embeddings put texts that share a concept near each other, across Korean and
+English, through a small concept table ("환불" and "refund" are one concept), and its
+chat replies are scripted by the test (`chat_replies`: a text to answer, or an HTTP
+status to fail with). Requests are recorded; `fail_next` makes the next requests answer
+503, as an overloaded endpoint does.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class OpenAICompatibleServer:
         self.port = free_port()
         self.requests: list[dict] = []
         self.fail_next = 0
+        self.chat_replies: list[str | int] = []
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._started = threading.Event()
@@ -71,11 +74,27 @@ class OpenAICompatibleServer:
              "usage": {"prompt_tokens": 0, "total_tokens": 0}}
         )  # fmt: skip
 
+    async def _chat(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append({"path": request.path, **body})
+        reply = self.chat_replies.pop(0) if self.chat_replies else "NOT_COVERED"
+        if isinstance(reply, int):
+            return web.json_response({"error": {"message": "scripted failure"}}, status=reply)
+        return web.json_response({
+            "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0,
+            "model": body.get("model", ""),
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": reply}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+        })  # fmt: skip
+
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
         app = web.Application()
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/openai/deployments/{name}/embeddings", self._embeddings)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/openai/deployments/{name}/chat/completions", self._chat)
         runner = web.AppRunner(app)
         self._loop.run_until_complete(runner.setup())
         self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
