@@ -141,6 +141,17 @@ def test_a_file_over_the_page_limit_is_refused() -> None:
         extract(pdf_bytes(["a page"] * 12), max_pages=11)
 
 
+def test_a_501_page_pdf_goes_to_quarantine_with_the_default_limit(library: Library) -> None:
+    doc = pymupdf.open()
+    for number in range(501):
+        doc.new_page().insert_text((72, 72), f"Appendix page {number}")
+    library.add("appendix.pdf", doc.tobytes())
+    library.add("voice.pdf", pdf_bytes(["Warm, plain words."]))
+    report = library.sync()
+    assert report.indexed == ["voice.pdf"]
+    assert report.quarantined == [("appendix.pdf", "too long: 501 pages (the limit is 500)")]
+
+
 # -- the pipeline -----------------------------------------------------------------------
 
 
