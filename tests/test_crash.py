@@ -91,7 +91,11 @@ def test_a_bot_killed_mid_delivery_and_restarted_loses_nothing_and_repeats_nothi
         port = free_port()
         bot = start_bot(port, warehouse_path, state_path, tmp_path)
         try:
-            await asyncio.wait_for(connector.held.wait(), timeout=90)
+            for _ in range(900):  # the 15th card is in flight, or the bot died starting
+                if connector.held.is_set() or bot.poll() is not None:
+                    break
+                await asyncio.sleep(0.1)
+            assert connector.held.is_set(), f"the bot exited {bot.poll()}; see bot-*.log"
             os.kill(bot.pid, signal.SIGKILL)
             assert bot.wait(timeout=10) == -signal.SIGKILL
             connector.release()
