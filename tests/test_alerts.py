@@ -558,3 +558,52 @@ def test_a_replayed_checkout_bottleneck_raises_one_alert(
     assert alert.scope in {f"step:{path}" for path in stream.STUCK_PATHS}
     assert alert.window_start < incident.end + dt.timedelta(minutes=15)  # the longest dwell
     assert alert.window_end > incident.start
+
+
+# -- incidents replayed live, checked as the scheduler does --------------------------------
+
+NEXT_DAY = END + dt.timedelta(days=1)
+
+
+def _replayed_night(source: Path, folder: Path, incidents: list) -> Warehouse:
+    """The night after the sample (US daytime: the store's busy hours), 00:00-06:00,
+    replayed live at the store's own volume with `incidents`."""
+    from kpi.stream import replay
+
+    warehouse = _copy(source, folder)
+    replay(warehouse, start=local(0, 0, NEXT_DAY), minutes=360, speed=0, zone=SEOUL, seed=3,
+           incidents=incidents)  # fmt: skip
+    return warehouse
+
+
+def test_a_traffic_drop_injected_into_the_live_replay_raises_one_alert_in_its_window(
+    six_weeks_file: Path, tmp_path: Path, defaults: Thresholds
+) -> None:
+    """`commercy stream replay --inject traffic_drop@02:10+30` at the store's own volume,
+    then every 5-minute check of the night: one traffic-drop alert while it lasts, and
+    nothing else. (The bottleneck needs a busier store to be told from chance: see
+    test_a_replayed_checkout_bottleneck_raises_one_alert.)"""
+    from kpi.stream import Incident
+
+    incident = Incident("traffic_drop", local(2, 10, NEXT_DAY), 30)
+    warehouse = _replayed_night(six_weeks_file, tmp_path, [incident])
+    try:
+        raised = replay_checks(warehouse, local(1, 0, NEXT_DAY), local(6, 0, NEXT_DAY),
+                               defaults)  # fmt: skip
+    finally:
+        warehouse.close()
+    alert = only(raised)
+    assert alert.rule == "traffic_drop"
+    assert incident.start < alert.window_end <= incident.end + dt.timedelta(minutes=10)
+
+
+def test_the_same_live_night_without_an_incident_is_quiet(
+    six_weeks_file: Path, tmp_path: Path, defaults: Thresholds
+) -> None:
+    warehouse = _replayed_night(six_weeks_file, tmp_path, [])
+    try:
+        raised = replay_checks(warehouse, local(1, 0, NEXT_DAY), local(6, 0, NEXT_DAY),
+                               defaults)  # fmt: skip
+    finally:
+        warehouse.close()
+    assert raised == []

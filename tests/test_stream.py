@@ -419,7 +419,7 @@ def test_incidents_change_nothing_outside_their_windows(incidents) -> None:
     assert count(troubled, f'FROM ga_data."Sessions" s WHERE {LIVE} AND {outside}') > 3000
 
 
-def test_a_traffic_drop_keeps_four_in_ten_sessions(incidents) -> None:
+def test_a_traffic_drop_keeps_one_in_ten_sessions(incidents) -> None:
     calm, troubled = incidents
     where = f'FROM ga_data."Sessions" s WHERE {LIVE} AND {window("traffic_drop")}'
     before, after = count(calm, where), count(troubled, where)
