@@ -8,14 +8,17 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import Settings
 from dialogs.grounded import GroundedWriter
 from dialogs.rag import Library
 from rag_indexer.embed import OpenAIEmbedder, azure_client, compatible_client
 from rag_indexer.index import Hit, LocalIndex, SearchIndex
-from rag_indexer.pipeline import Indexer, IndexerState
-from rag_indexer.sources import BlobSource, FolderSource, Source
+
+if TYPE_CHECKING:  # the indexer's side (PyMuPDF, ~50 MB) stays out of the bot's process
+    from rag_indexer.pipeline import Indexer
+    from rag_indexer.sources import FolderSource, Source
 
 log = logging.getLogger(__name__)
 SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "rag_indexer" / "sample_corpus"
@@ -54,6 +57,8 @@ def writer(settings: Settings) -> GroundedWriter | None:
 
 
 def open_indexer(settings: Settings, index: SearchIndex | None = None) -> Indexer:
+    from rag_indexer.pipeline import Indexer, IndexerState
+
     state = IndexerState(settings.indexer_state_url.removeprefix("sqlite:///"))
     return Indexer(
         index or open_index(settings), state, embed=embedder(settings),
@@ -63,6 +68,8 @@ def open_indexer(settings: Settings, index: SearchIndex | None = None) -> Indexe
 
 def folder_source(settings: Settings, folder: Path | None = None) -> FolderSource:
     """The watched folder; the default one starts with the sample playbooks in it."""
+    from rag_indexer.sources import FolderSource
+
     folder = folder or Path(settings.docs_dir)
     if folder == Path(settings.docs_dir) and not folder.exists():
         folder.mkdir(parents=True)
@@ -72,6 +79,8 @@ def folder_source(settings: Settings, folder: Path | None = None) -> FolderSourc
 
 
 def blob_source(settings: Settings, container: str | None = None) -> Source:
+    from rag_indexer.sources import BlobSource
+
     container = container or settings.blob_container
     if not settings.blob_connection_string:
         raise ValueError("COMMERCY_BLOB_CONNECTION_STRING is not set")

@@ -408,3 +408,15 @@ def test_a_broken_warehouse_gets_an_apology_with_an_id_and_no_sql(settings, four
             assert status in (200, 201)
 
     asyncio.run(scenario())
+
+
+def test_the_bot_process_loads_neither_the_pdf_library_nor_arrow() -> None:
+    """Memory: PyMuPDF belongs to the indexer's process and Arrow to bulk loads; the bot
+    answers without either (bench/bench_bot.py measures what it does take)."""
+    import subprocess
+    import sys
+
+    probe = "import sys, bot.app; print(sorted({'pymupdf', 'pyarrow'} & set(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()  # fmt: skip
+    assert loaded == "[]"
