@@ -25,13 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rag_indexer import sample_corpus
 from rag_indexer.index import DocumentInfo, LocalIndex, Passage
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import FolderSource
 from rag_indexer.terms import kiwi
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "rag_indexer" / "sample_corpus"
 QUESTIONS = ROOT / "tests" / "data" / "rag_questions.jsonl"
 PAGES_WANTED = 300
 PASSAGES_WANTED = 10_000
@@ -41,7 +41,7 @@ def copies_folder(folder: Path) -> int:
     """The corpus copied into `folder` until it holds PAGES_WANTED pages; returns pages."""
     import pymupdf
 
-    pdfs = sorted(CORPUS.glob("*.pdf"))
+    pdfs = sample_corpus.pdfs()
     per_round = sum(pymupdf.open(pdf).page_count for pdf in pdfs)
     rounds = -(-PAGES_WANTED // per_round)
     for n in range(rounds):
@@ -83,9 +83,7 @@ def questions() -> list[dict]:
 
 def corpus_index(folder: Path) -> LocalIndex:
     docs = folder / "corpus"
-    docs.mkdir()
-    for pdf in CORPUS.glob("*.pdf"):
-        shutil.copy(pdf, docs / pdf.name)
+    sample_corpus.copy_to(docs)
     index = LocalIndex(folder / "corpus.sqlite3")
     Indexer(index, IndexerState(folder / "state.sqlite3")).sync(FolderSource(docs))
     return index

@@ -6,7 +6,6 @@ The bot searches the index; the indexer (its own process, `commercy indexer`) fi
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +20,6 @@ if TYPE_CHECKING:  # the indexer's side (PyMuPDF, ~50 MB) stays out of the bot's
     from rag_indexer.sources import FolderSource, Source
 
 log = logging.getLogger(__name__)
-SAMPLE_CORPUS = Path(__file__).resolve().parents[1] / "rag_indexer" / "sample_corpus"
 
 
 def open_index(settings: Settings) -> SearchIndex:
@@ -68,13 +66,12 @@ def open_indexer(settings: Settings, index: SearchIndex | None = None) -> Indexe
 
 def folder_source(settings: Settings, folder: Path | None = None) -> FolderSource:
     """The watched folder; the default one starts with the sample playbooks in it."""
+    from rag_indexer import sample_corpus
     from rag_indexer.sources import FolderSource
 
     folder = folder or Path(settings.docs_dir)
     if folder == Path(settings.docs_dir) and not folder.exists():
-        folder.mkdir(parents=True)
-        for pdf in sorted(SAMPLE_CORPUS.glob("*.pdf")):
-            shutil.copy2(pdf, folder / pdf.name)
+        sample_corpus.copy_to(folder)
     return FolderSource(folder)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shutil
 import threading
 import time
 import urllib.error
@@ -22,7 +21,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pymupdf
 import pytest
 from aiohttp import web
 from azure.core.credentials import AzureKeyCredential
@@ -31,13 +29,10 @@ from azure.search.documents.indexes import SearchIndexClient
 
 from rag_indexer.azure_search import AzureSearchIndex, odata_string, passage_key
 from rag_indexer.index import DocumentInfo, Passage, doc_id_for
-from rag_indexer.pipeline import Indexer, IndexerState
-from rag_indexer.sources import FolderSource
 from tests.azure_search_server import SearchService
 from tests.botkit import free_port
+from tests.test_indexer import PLAYBOOK, Library, pdf_bytes
 
-CORPUS = Path(__file__).resolve().parents[1] / "rag_indexer" / "sample_corpus"
-PLAYBOOK = CORPUS / "checkout-abandonment-playbook.ko.pdf"
 KEY = "stand-in-admin-key"
 
 
@@ -90,35 +85,6 @@ def open_index(service: Service, *, dimensions: int | None = None) -> AzureSearc
 def writes(service: Service, index: AzureSearchIndex) -> list[list[str]]:
     """The actions of each indexing request the index sent, in order."""
     return [actions for name, actions in service.store.batches if name == index.index_name]
-
-
-def pdf_bytes(pages: list[str]) -> bytes:
-    doc = pymupdf.open()
-    for content in pages:
-        doc.new_page().insert_textbox(pymupdf.Rect(72, 72, 523, 770), content, fontsize=11)
-    return doc.tobytes()
-
-
-class Library:
-    """A folder indexed into an Azure index by the real pipeline."""
-
-    def __init__(self, root: Path, index: AzureSearchIndex) -> None:
-        self.folder = root / "playbooks"
-        self.folder.mkdir()
-        self.index = index
-        self.indexer = Indexer(index, IndexerState(root / "indexer.sqlite3"))
-        self.source = FolderSource(self.folder)
-
-    def add(self, name: str, data: bytes | Path) -> Path:
-        path = self.folder / name
-        if isinstance(data, Path):
-            shutil.copy(data, path)
-        else:
-            path.write_bytes(data)
-        return path
-
-    def sync(self):
-        return self.indexer.sync(self.source)
 
 
 @pytest.fixture

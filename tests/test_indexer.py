@@ -22,15 +22,15 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
+from rag_indexer import sample_corpus
 from rag_indexer.chunk import MAX_SIZE, chunk, weighted_size
 from rag_indexer.extract import BadDocument, extract
-from rag_indexer.index import LocalIndex
+from rag_indexer.index import LocalIndex, SearchIndex
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import FolderSource
 from rag_indexer.watch import watch
 
-CORPUS = Path(__file__).resolve().parents[1] / "rag_indexer" / "sample_corpus"
-PLAYBOOK = CORPUS / "checkout-abandonment-playbook.ko.pdf"
+PLAYBOOK = sample_corpus.FOLDER / "checkout-abandonment-playbook.ko.pdf"
 
 
 def pdf_bytes(pages: list[str]) -> bytes:
@@ -58,12 +58,13 @@ def scanned_pdf() -> bytes:
 
 
 class Library:
-    """A folder, an index and an indexer over them, in a temporary directory."""
+    """A folder, an index (local unless given) and an indexer over them, in a temporary
+    directory."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, index: SearchIndex | None = None) -> None:
         self.folder = root / "playbooks"
         self.folder.mkdir()
-        self.index = LocalIndex(root / "index.sqlite3")
+        self.index = index or LocalIndex(root / "index.sqlite3")
         self.state = IndexerState(root / "indexer.sqlite3")
         self.indexer = Indexer(self.index, self.state)
         self.source = FolderSource(self.folder)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,22 +18,19 @@ from bot.documents import library
 from bot.settings import Settings
 from cards.validation import validate_card
 from dialogs.answer import AskContext, answer
+from rag_indexer import sample_corpus
 from rag_indexer.index import LocalIndex
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import FolderSource
 from tests.botkit import activity, post, running_bot
 from tests.test_bot import TODAY
 
-CORPUS = Path(__file__).resolve().parents[1] / "rag_indexer" / "sample_corpus"
-
 
 @pytest.fixture(scope="module")
 def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> LocalIndex:
     folder = tmp_path_factory.mktemp("corpus")
     docs = folder / "playbooks"
-    docs.mkdir()
-    for pdf in CORPUS.glob("*.pdf"):
-        shutil.copy(pdf, docs / pdf.name)
+    sample_corpus.copy_to(docs)
     index = LocalIndex(folder / "index.sqlite3")
     Indexer(index, IndexerState(folder / "state.sqlite3")).sync(FolderSource(docs))
     return index
