@@ -136,6 +136,7 @@ class LocalIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._vectors = _Vectors()
 
     @classmethod
     def from_url(cls, url: str) -> LocalIndex:
@@ -214,7 +215,7 @@ class LocalIndex:
                     (" OR ".join(phrases), CANDIDATES),
                 )
             ]
-            similarities = _by_cosine(db, vector) if vector is not None else {}
+            similarities = self._vectors.nearest(db, vector) if vector is not None else {}
             pool = list(dict.fromkeys([*lexical, *similarities]))
             if not pool:
                 return []
@@ -291,24 +292,36 @@ def _pack(vector: Sequence[float] | None) -> bytes | None:
     return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-def _by_cosine(db: sqlite3.Connection, vector: Sequence[float]) -> dict[int, float]:
-    """The passages nearest the question's vector: {rowid: cosine}, nearest first. A
-    brute-force scan: 10,000 passages of 1,536 floats are 60 MB and a few ms of numpy."""
-    import numpy as np
+@dataclass
+class _Vectors:
+    """Every passage vector as one normalised matrix, read once per change of the index
+    (the indexer, another process, changes it): not 60 MB of blobs per question."""
 
-    rows = db.execute("SELECT id, vector FROM passages WHERE vector IS NOT NULL").fetchall()
-    if not rows:
-        return {}
-    ids = [row[0] for row in rows]
-    matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
-    matrix = matrix.reshape(len(rows), -1)
-    query = np.asarray(vector, dtype=np.float32)
-    if query.shape[0] != matrix.shape[1]:  # the embedding model changed: re-index
-        return {}
-    norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query) or 1.0)
-    similarity = matrix @ query / np.where(norms == 0, 1.0, norms)
-    best = np.argsort(-similarity)[:CANDIDATES]
-    return {ids[i]: float(similarity[i]) for i in best}
+    stamp: tuple = ()
+    ids: list[int] = field(default_factory=list)
+    matrix: object = None  # numpy float32 array, one unit-length row per passage
+
+    def nearest(self, db: sqlite3.Connection, vector: Sequence[float]) -> dict[int, float]:
+        """{rowid: cosine} of the passages nearest `vector`, nearest first."""
+        import numpy as np
+
+        stamp = db.execute(
+            "SELECT COUNT(*), MAX(indexed_at), SUM(chunks) FROM documents"
+        ).fetchone()
+        if stamp != self.stamp:
+            rows = db.execute("SELECT id, vector FROM passages WHERE vector IS NOT NULL").fetchall()
+            self.ids = [row[0] for row in rows]
+            matrix = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+            matrix = matrix.reshape(len(rows), -1) if rows else matrix.reshape(0, 0)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            self.matrix, self.stamp = matrix / np.where(norms == 0, 1.0, norms), stamp
+        matrix = self.matrix
+        query = np.asarray(vector, dtype=np.float32)
+        if not self.ids or query.shape[0] != matrix.shape[1]:  # none, or the model changed
+            return {}
+        similarity = matrix @ (query / (np.linalg.norm(query) or 1.0))
+        best = np.argsort(-similarity)[:CANDIDATES]
+        return {self.ids[i]: float(similarity[i]) for i in best}
 
 
 def _fused(*rankings: list[int]) -> list[int]:

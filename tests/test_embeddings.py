@@ -77,3 +77,19 @@ def test_an_endpoint_that_fails_leaves_search_to_words(
     documents = library(Settings(), index, embed)
     found = answer_from_documents("refunds accepted within days", documents, "en")
     assert found.covered and found.hits[0].similarity is None  # words only, still answered
+
+
+def test_passages_added_after_a_search_are_found_by_meaning_in_the_next_one(
+    server: OpenAICompatibleServer, tmp_path: Path
+) -> None:
+    """The bot keeps one index open while the indexer (another process) changes it."""
+    embed = OpenAIEmbedder.for_base_url(server.base_url, "test-embedding", api_key="k")
+    index = indexed(tmp_path, embed)
+    coupon = embed(["쿠폰 몇 개까지 같이 써?"])[0]
+    assert all(hit.file != "coupons.pdf" for hit in index.search("coupon", vector=coupon))
+    folder = tmp_path / "docs"
+    (folder / "coupons.pdf").write_bytes(pdf_bytes(["One coupon per order."]))
+    other = LocalIndex(index.path)  # the indexer's own connection
+    Indexer(other, IndexerState(tmp_path / "state.sqlite3"), embed=embed).sync(FolderSource(folder))
+    hits = index.search("쿠폰 몇 개까지 같이 써?", vector=coupon)
+    assert hits[0].file == "coupons.pdf" and hits[0].similarity is not None
