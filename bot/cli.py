@@ -723,21 +723,11 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
                     _fail(f"{path}: a hidden or temporary file; rename it to index it")
                 seen = {f.name: f for f in indexer.state.files(source.key)}.get(file.name)
                 indexer.index_file(source, file, seen, report)
-            _merge(total, report)
+            total.add(report)
             advance(1)
     for name, reason in total.quarantined:
         click.echo(f"quarantined {name}: {reason}", err=True)
     click.echo(total.summary())
-
-
-def _merge(total, report) -> None:  # two SyncReports
-    total.indexed += report.indexed
-    total.unchanged += report.unchanged
-    total.removed += report.removed
-    total.quarantined += report.quarantined
-    total.pages += report.pages
-    total.chunks += report.chunks
-    total.seconds += report.seconds
 
 
 @cli.command("search")

@@ -111,6 +111,16 @@ class SyncReport:
     chunks: int = 0
     seconds: float = 0.0
 
+    def add(self, other: SyncReport) -> None:
+        """Fold another run's report into this one (several paths in one command)."""
+        self.indexed += other.indexed
+        self.unchanged += other.unchanged
+        self.removed += other.removed
+        self.quarantined += other.quarantined
+        self.pages += other.pages
+        self.chunks += other.chunks
+        self.seconds += other.seconds
+
     def summary(self) -> str:
         parts = [f"{len(self.indexed)} indexed ({self.pages} pages, {self.chunks} passages)"]
         parts.append(f"{self.unchanged} unchanged")
