@@ -62,6 +62,7 @@ bench: setup data
 	$(BIN)/python bench/bench_alerts.py
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_rag.py
+	$(BIN)/python bench/bench_llm.py
 
 lint: setup
 	$(BIN)/ruff check .

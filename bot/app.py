@@ -32,6 +32,7 @@ from botbuilder.schema import Activity, ConversationReference
 from bot.delivery import Deliverer
 from bot.documents import document_file, embedder, library, open_index, writer
 from bot.handler import CommercyBot, _apology
+from bot.llm import assistant
 from bot.settings import Settings
 from bot.state import StateStore
 from dialogs.answer import language_of
@@ -119,6 +120,7 @@ def create_app(
         reply_budget_seconds=settings.reply_budget_seconds,
         send_later=send_later,
         library=documents,
+        assistant=assistant(settings, state),
     )
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

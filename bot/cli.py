@@ -502,12 +502,14 @@ def _print_why(report, current, baseline) -> None:
 def ask(ctx: click.Context, question: str, as_of: dt.date | None, as_json: bool) -> None:
     """Ask Commercy a question, as in Teams, without Teams."""
     from bot.documents import embedder, library, open_index, writer
+    from bot.llm import assistant
     from dialogs.answer import AskContext, answer
 
     settings = _settings(ctx)
     documents = library(settings, open_index(settings), embedder(settings), writer(settings))
     context = AskContext(warehouse=_warehouse(ctx), zone=settings.timezone,
-                         as_of=_as_of(settings, as_of), library=documents)  # fmt: skip
+                         as_of=_as_of(settings, as_of), library=documents,
+                         assistant=assistant(settings))  # fmt: skip
     reply = answer(question, context)
     if as_json:
         click.echo(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2, default=str))

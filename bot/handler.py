@@ -49,6 +49,7 @@ class CommercyBot(TeamsActivityHandler):
         reply_budget_seconds: float = 10.0,
         send_later: Callable[[dict, Callable], Any] | None = None,
         library: Library | None = None,
+        assistant: Any = None,
     ) -> None:
         self.state = state
         self.warehouse = warehouse
@@ -59,6 +60,7 @@ class CommercyBot(TeamsActivityHandler):
         self.reply_budget_seconds = reply_budget_seconds
         self.send_later = send_later
         self.library = library
+        self.assistant = assistant  # dialogs.assistant.Assistant with an LLM; None offline
         self.background: set[asyncio.Task] = set()
 
     # -- installs -------------------------------------------------------------------------
@@ -100,6 +102,10 @@ class CommercyBot(TeamsActivityHandler):
         if not self._first_time(activity):
             log.info("duplicate activity %s ignored", activity.id)
             return
+        value = activity.value if isinstance(activity.value, dict) else {}
+        if value.get("verb") == CONFIRM_VERB:  # the Action.Submit fallback of "👍 Correct"
+            await turn_context.send_activity(self._confirm(value))
+            return
         text = _question_text(turn_context)
         lang = language_of(text)
         self._remember(turn_context, lang)
@@ -120,6 +126,9 @@ class CommercyBot(TeamsActivityHandler):
         verb = action.get("verb")
         if verb in ALERT_VERBS:
             return await self._alert_action(turn_context, verb, data)
+        if verb == CONFIRM_VERB:
+            thanks = self._confirm(data)
+            return _invoke_response(200, "application/vnd.microsoft.activity.message", thanks)
         text = str(data.get("text", ""))[:MAX_TEXT].strip()
         if verb != "ask" or not text:
             return _invoke_response(
@@ -176,6 +185,16 @@ class CommercyBot(TeamsActivityHandler):
         reply = await asyncio.to_thread(why_reply, metric, context, lang)
         await self._send_reply(turn_context, reply)
 
+    def _confirm(self, data: dict) -> str:
+        """ "👍 Correct" on an answer: its question and query become a few-shot example."""
+        question = str(data.get("question", ""))[:MAX_TEXT]
+        lang = language_of(question)
+        query = data.get("query") if isinstance(data.get("query"), dict) else {}
+        kept = self.assistant is not None and self.assistant.confirm(question, query)
+        if lang == "ko":
+            return "고마워요! 비슷한 질문에 참고할게요." if kept else "고마워요!"
+        return "Thanks! I'll use it for similar questions." if kept else "Thanks!"
+
     def _now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
@@ -221,6 +240,7 @@ class CommercyBot(TeamsActivityHandler):
             previous=_query_from_dict(previous) if previous else None,
             save_chart=self.chart_url,
             library=self.library,
+            assistant=self.assistant,
         )
         reply = answer(text, context)
         if reply.command == "alerts_on":
@@ -273,6 +293,7 @@ class _InvokeBody(Model):
 
 
 ALERT_VERBS = ("ack", "snooze", "why")
+CONFIRM_VERB = "confirm"  # cards.assistant.CONFIRM_VERB
 
 
 def _invoke_response(status: int, kind: str, value: Any) -> InvokeResponse:

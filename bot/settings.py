@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -70,9 +77,24 @@ class Settings(BaseSettings):
     indexer: bool = Field(True, validation_alias="COMMERCY_INDEXER")
     # Embeddings (hybrid search), when configured: Azure OpenAI (endpoint, key or Entra
     # ID, the deployment as the model) or any OpenAI-compatible base URL. None offline.
-    embedding_model: str = Field("", validation_alias="COMMERCY_EMBEDDING_MODEL")
-    # The chat model (or Azure deployment) that words answers; empty: no LLM, offline.
-    chat_model: str = Field("", validation_alias="COMMERCY_CHAT_MODEL")
+    embedding_model: str = Field(
+        "", validation_alias=AliasChoices("COMMERCY_EMBEDDING_MODEL",
+                                          "AZURE_OPENAI_EMBEDDING_DEPLOYMENT"),
+    )  # fmt: skip
+    # The chat model (or Azure deployment) that routes, fills queries, writes SQL and
+    # words answers; empty: no LLM, the offline dialogs.
+    chat_model: str = Field(
+        "", validation_alias=AliasChoices("COMMERCY_CHAT_MODEL", "AZURE_OPENAI_CHAT_DEPLOYMENT")
+    )
+    # Per LLM call; the openai client retries 429 and 5xx with backoff this many times.
+    llm_timeout_seconds: float = Field(
+        8.0, ge=1, le=60, validation_alias="COMMERCY_LLM_TIMEOUT_SECONDS"
+    )
+    llm_max_retries: int = Field(2, ge=0, le=5, validation_alias="COMMERCY_LLM_MAX_RETRIES")
+    # Model-written SQL (questions outside the catalog) runs through this URL: a login
+    # that can only read ga_data. Empty: the warehouse URL, in a read-only transaction.
+    reader_database_url: str = Field("", validation_alias="COMMERCY_READER_DATABASE_URL")
+    sql_max_rows: int = Field(200, ge=1, le=5000, validation_alias="COMMERCY_SQL_MAX_ROWS")
     # Azure AI Search declares the vector field's size up front (text-embedding-3-small).
     embedding_dimensions: int = Field(
         1536, ge=2, le=4096, validation_alias="COMMERCY_EMBEDDING_DIMENSIONS"
@@ -89,9 +111,11 @@ class Settings(BaseSettings):
         10.0, ge=1, le=14, validation_alias="COMMERCY_REPLY_BUDGET_SECONDS"
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "reader_database_url")
     @classmethod
-    def _known_database(cls, value: str) -> str:
+    def _known_database(cls, value: str, info: ValidationInfo) -> str:
+        if not value and info.field_name == "reader_database_url":
+            return value
         try:
             url = make_url(value)
         except ArgumentError:
@@ -240,6 +264,8 @@ def _one_line(exc: ValidationError) -> str:
     alias = (
         Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
     )
+    if isinstance(alias, AliasChoices):
+        alias = str(alias.choices[0])
     name = alias or field
     given = error.get("input")
     message = error["msg"].removeprefix("Value error, ")

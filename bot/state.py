@@ -85,6 +85,11 @@ CREATE TABLE IF NOT EXISTS marks (
     name TEXT PRIMARY KEY,            -- "risk_check": the last window the rules checked
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS examples (
+    question TEXT PRIMARY KEY,        -- a question people confirmed the answer to
+    query TEXT NOT NULL,              -- the QueryDraft it was read as (JSON)
+    confirmed_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS charts (
     chart_id TEXT PRIMARY KEY,
     png BLOB NOT NULL,
@@ -470,6 +475,19 @@ class StateStore:
                 "SELECT query FROM last_queries WHERE conversation_id = ?", (conversation_id,)
             ).fetchone()
         return json.loads(row[0]) if row else None
+
+    # -- confirmed examples (few-shot for the LLM) -------------------------------------
+    def save_example(self, question: str, query: dict[str, Any]) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO examples (question, query, confirmed_at) VALUES (?, ?, ?)",
+                (question, json.dumps(query, ensure_ascii=False), time.time()),
+            )
+
+    def examples(self) -> list[tuple[str, dict[str, Any]]]:
+        with self._transaction() as db:
+            rows = db.execute("SELECT question, query FROM examples ORDER BY confirmed_at")
+            return [(question, json.loads(query)) for question, query in rows]
 
     # -- charts -------------------------------------------------------------------------
     def save_chart(self, png: bytes, ttl_seconds: int) -> str:

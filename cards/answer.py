@@ -93,7 +93,7 @@ def answer_card(
     body.extend(_chart(chart_element, chart_url, alt_text=f"{title} ({period_label})"))
     if note:
         body.append(subtle(note))
-    body.extend(_sql_block(result.sql, code))
+    body.extend(sql_block(result.sql, code))
     actions = [ask_action(label, question) for label, question in follow_ups[:MAX_FOLLOW_UPS]]
     return build_card(body, lang=code, actions=actions, summary=summary, full_width=True)
 
@@ -319,7 +319,7 @@ def _chart(
     return []
 
 
-def _sql_block(sql: str, lang: Lang) -> list[Element]:
+def sql_block(sql: str, lang: Lang) -> list[Element]:
     """A "SQL 보기" button and the SQL it shows, hidden until then (DESIGN.md: every numeric
     answer can show its SQL)."""
     shown = sql if len(sql) <= MAX_SQL_CHARS else sql[:MAX_SQL_CHARS] + "\n…"

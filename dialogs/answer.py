@@ -43,6 +43,7 @@ class AskContext:
     previous: MetricQuery | None = None
     save_chart: Callable[[bytes], str] | None = None
     library: Library | None = None  # the indexed documents; None: not configured
+    assistant: Any = None  # dialogs.assistant.Assistant with an LLM; None: offline
 
 
 @dataclass
@@ -82,15 +83,36 @@ class Reply:
             "text": self.text,
             "card": self.card,
         }
-        if self.route == "rag":
+        if "rag" in self.route.split("+") or (self.route == "reasoning" and self.hits):
             reply["sources"] = [hit.to_dict() for hit in self.hits]
         return reply
 
 
 def answer(text: str, ctx: AskContext) -> Reply:
     """The reply to one message. Raises only for a broken warehouse or a bug; the caller
-    turns that into an apology with a correlation id."""
+    turns that into an apology with a correlation id.
+
+    With an LLM (`ctx.assistant`) everything but help, greetings and commands goes to it;
+    when it cannot be reached, the offline answer comes with a note saying so."""
+    if ctx.assistant is None:
+        return offline_answer(text, ctx)
     parsed = parse(text, as_of=ctx.as_of, previous=ctx.previous)
+    if parsed.route in ("help", "greeting", "command"):
+        return offline_answer(text, ctx, parsed)
+    reply = ctx.assistant.answer(text, ctx, parsed)
+    if reply is not None:
+        return reply
+    from cards.assistant import with_note
+    from dialogs.assistant import NOTE_OFFLINE
+
+    reply = offline_answer(text, ctx, parsed)
+    note = NOTE_OFFLINE[reply.lang]
+    return replace(reply, text=f"{reply.text}\n({note})", card=with_note(reply.card, note))
+
+
+def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> Reply:
+    """The reply without an LLM: the bilingual parser, the metric layer, the documents."""
+    parsed = parsed or parse(text, as_of=ctx.as_of, previous=ctx.previous)
     lang = parsed.lang
     if parsed.route == "sql" and parsed.query is not None:
         return sql_reply(parsed, ctx)
@@ -148,21 +170,27 @@ def why_reply(metric_name: str, ctx: AskContext, lang: str) -> Reply:
         f"{format_value(report.after, metric.unit, lang)}"
         + (" (지난주 같은 요일 → 오늘)" if lang == "ko" else " (same day last week → today)")
     ]
-    for driver in report.top_drivers[:3]:
-        effect = driver.main_effect.factor
-        amount = (
-            f"{driver.contribution * 100:+.2f}%p"
-            if metric.unit == "ratio"
-            else format_value(driver.contribution, metric.unit, lang)
-        )
-        lines.append(
-            f"- {DIMENSIONS[driver.dimension].label(lang)} {driver.segment}: {amount} ({effect})"
-        )
+    lines += [f"- {line}" for line in driver_lines(report, lang, limit=3)]
     if len(lines) == 1:
         lines.append(
             "- 뚜렷한 원인 세그먼트가 없어요." if lang == "ko" else "- No segment stands out."
         )
     return Reply("reasoning", lang, "\n".join(lines))
+
+
+def driver_lines(report: Any, lang: str, *, limit: int) -> list[str]:
+    """The segments that moved the metric most, as "채널별 Referral: -$1,234 (sessions)"."""
+    unit = METRICS[report.metric].unit
+    lines = []
+    for driver in report.top_drivers[:limit]:
+        amount = (
+            f"{driver.contribution * 100:+.2f}%p"
+            if unit == "ratio"
+            else format_value(driver.contribution, unit, lang)
+        )
+        label = DIMENSIONS[driver.dimension].label(lang)
+        lines.append(f"{label} {driver.segment}: {amount} ({driver.main_effect.factor})")
+    return lines
 
 
 def summary_reply(ctx: AskContext, lang: str, day: dt.date | None = None) -> Reply:

@@ -43,8 +43,13 @@ class DocumentAnswer:
     hits: list[Hit]
 
 
+def relevant_hits(question: str, library: Library, top: int = 8) -> list[Hit]:
+    """The passages that cover `question` well enough to quote, best first."""
+    return [hit for hit in library.search(question, top=top) if _relevant(hit, library)]
+
+
 def answer_from_documents(question: str, library: Library, lang: str) -> DocumentAnswer:
-    hits = [hit for hit in library.search(question, top=8) if _relevant(hit, library)]
+    hits = relevant_hits(question, library)
     if not hits:
         return _not_covered(question, library, lang)
     best = _distinct(hits)[:QUOTES]

@@ -7,6 +7,7 @@ SQL endpoint through `mssql+pyodbc` (batched `executemany`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -149,6 +150,23 @@ class Warehouse:
             result = conn.execute(text(sql), params or {})
             return [dict(row._mapping) for row in result]
 
+    def read_only_rows(
+        self, sql: str, *, max_rows: int, timeout_seconds: float
+    ) -> tuple[list[str], list[tuple]]:
+        """Run a guarded, model-written SELECT: column names and at most `max_rows` rows.
+
+        The transaction is always rolled back; connect as a login that can only read
+        (`COMMERCY_READER_DATABASE_URL`) so the server itself refuses a write. The
+        statement time-out is the connection's (`StatementTimeout`)."""
+        with self.engine.connect() as conn:
+            try:
+                result = conn.exec_driver_sql(sql)
+                names = list(result.keys())
+                rows = [tuple(row) for row in result.fetchmany(max_rows)]
+            finally:
+                conn.rollback()
+        return names, rows
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -201,6 +219,33 @@ class DuckDBWarehouse(Warehouse):
                 for view in views:
                     raw.unregister(view)
         return sum(rows.num_rows for _, rows in parts)
+
+    def read_only_rows(
+        self, sql: str, *, max_rows: int, timeout_seconds: float
+    ) -> tuple[list[str], list[tuple]]:
+        """DuckDB: a READ ONLY transaction (a write fails inside DuckDB itself) on its own
+        cursor, interrupted when it runs past `timeout_seconds`."""
+        import threading
+
+        with self.engine.connect() as conn:
+            cursor = conn.connection.driver_connection.cursor()
+            timer = threading.Timer(timeout_seconds, cursor.interrupt)
+            try:
+                cursor.execute("BEGIN TRANSACTION READ ONLY")
+                timer.start()
+                cursor.execute(sql)
+                names = [d[0] for d in cursor.description or ()]
+                rows = cursor.fetchmany(max_rows)
+            except Exception as exc:
+                if "INTERRUPT" in str(exc).upper():
+                    raise TimeoutError(f"the query ran longer than {timeout_seconds:g} s") from None
+                raise
+            finally:
+                timer.cancel()
+                with contextlib.suppress(Exception):  # nothing to roll back: BEGIN failed
+                    cursor.execute("ROLLBACK")
+                cursor.close()
+        return names, rows
 
     def existing_session_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:

@@ -3,9 +3,10 @@
 the real `openai` client is tested over real HTTP. It is a protocol stand-in, not a
 model: its embeddings put texts that share a concept near each other, across Korean and
 English, through a small concept table ("환불" and "refund" are one concept), and its
-chat replies are scripted by the test (`chat_replies`: a text to answer, or an HTTP
-status to fail with). Requests are recorded; `fail_next` makes the next requests answer
-503, as an overloaded endpoint does.
+chat replies are scripted by the test: `chat_replies` in order, or a `responder` that
+picks one from the request (the LLM path's prompts say what each call is for). A reply
+is a text to answer, an HTTP status to fail with, or `Slow(seconds, reply)`. Requests are
+recorded; `fail_next` makes the next requests answer 503, as an overloaded endpoint does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import asyncio
 import hashlib
 import math
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 
@@ -40,12 +43,34 @@ def embedding(text: str) -> list[float]:
     return [v / norm for v in vector]
 
 
+@dataclass(frozen=True)
+class Slow:
+    seconds: float
+    reply: str | int
+
+
+Reply = str | int | Slow
+
+
+def purpose(body: dict) -> str:
+    """Which LLM call a chat request is, from its system prompt (dialogs/assistant.py,
+    dialogs/grounded.py): route, query, sql, reasoning or grounded."""
+    system = next((m["content"] for m in body.get("messages", []) if m["role"] == "system"), "")
+    for marker, name in (("You route messages", "route"), ("You turn a marketer", "query"),
+                         ("You write one", "sql"), ("You explain a change", "reasoning"),
+                         ("You answer an e-commerce", "grounded")):  # fmt: skip
+        if marker in system:
+            return name
+    return "other"
+
+
 class OpenAICompatibleServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.requests: list[dict] = []
         self.fail_next = 0
-        self.chat_replies: list[str | int] = []
+        self.chat_replies: list[Reply] = []
+        self.responder: Callable[[dict], Reply] | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._started = threading.Event()
@@ -77,7 +102,15 @@ class OpenAICompatibleServer:
     async def _chat(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.requests.append({"path": request.path, **body})
-        reply = self.chat_replies.pop(0) if self.chat_replies else "NOT_COVERED"
+        if self.chat_replies:
+            reply = self.chat_replies.pop(0)
+        elif self.responder is not None:
+            reply = self.responder(body)
+        else:
+            reply = "NOT_COVERED"
+        if isinstance(reply, Slow):
+            await asyncio.sleep(reply.seconds)
+            reply = reply.reply
         if isinstance(reply, int):
             return web.json_response({"error": {"message": "scripted failure"}}, status=reply)
         return web.json_response({

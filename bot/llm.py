@@ -1,0 +1,80 @@
+"""Wiring for the LLM path: the LangChain chat model and the assistant, from settings.
+
+Azure OpenAI when `AZURE_OPENAI_ENDPOINT` is set (a key, or Microsoft Entra ID through
+azure-identity when there is none), else any OpenAI-compatible base URL (OpenAI, Ollama,
+vLLM). No chat model set: None, and the dialogs stay offline.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.state import StateStore
+    from dialogs.assistant import Assistant
+
+log = logging.getLogger(__name__)
+
+
+def chat_model(settings: Settings) -> Any:
+    """A LangChain chat model (temperature 0) for the configured endpoint."""
+    common = {
+        "temperature": 0,
+        "timeout": settings.llm_timeout_seconds,
+        "max_retries": settings.llm_max_retries,
+    }
+    if settings.azure_openai_endpoint:
+        from langchain_openai import AzureChatOpenAI
+
+        from rag_indexer.embed import _entra_token_provider
+
+        key = settings.azure_openai_api_key
+        return AzureChatOpenAI(
+            azure_endpoint=settings.azure_openai_endpoint,
+            azure_deployment=settings.chat_model,
+            api_version=settings.azure_openai_api_version,
+            api_key=key or None,
+            azure_ad_token_provider=None if key else _entra_token_provider(),
+            **common,
+        )
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key or "none",
+        model=settings.chat_model,
+        **common,
+    )
+
+
+def assistant(settings: Settings, state: StateStore | None = None) -> Assistant | None:
+    """The LLM dialogs, or None offline. Confirmed examples live in the state store."""
+    if not settings.chat_model:
+        return None
+    from dialogs.assistant import Assistant
+    from dialogs.examples import Example, ExampleLibrary, seed_examples
+    from dialogs.llm import LLM
+    from kpi.warehouse import open_warehouse
+
+    saved = [Example(q, query) for q, query in state.examples()] if state else []
+    examples = ExampleLibrary(
+        [*seed_examples(), *saved],
+        save=(lambda e: state.save_example(e.question, e.query)) if state else None,
+    )
+    reader = None
+    if settings.reader_database_url:
+        reader = open_warehouse(
+            settings.reader_database_url, query_timeout_seconds=settings.query_timeout_seconds
+        )
+    dialect = "duckdb" if settings.database_url.startswith("duckdb") else "mssql"
+    return Assistant(
+        LLM(chat_model(settings), name=settings.chat_model),
+        examples,
+        dialect=dialect,
+        max_rows=settings.sql_max_rows,
+        sql_timeout_seconds=float(settings.query_timeout_seconds),
+        reader=reader,
+    )

@@ -1,0 +1,182 @@
+"""The chat model and the rules around every call to it.
+
+`LLM` wraps one LangChain chat model (`ChatOpenAI` for any OpenAI-compatible server,
+`AzureChatOpenAI` for Azure OpenAI, both built in bot/) with what the product owes the
+people using it:
+
+- a time-out per call, and retries with exponential backoff on 429 and 5xx: the
+  `openai` client underneath does both (`timeout`, `max_retries`, honouring
+  Retry-After);
+- a circuit breaker: after `failures_to_open` failed calls in a row, calls fail at once
+  for `open_seconds` (no request leaves), so a dead endpoint costs one time-out, not one
+  per message; the dialogs then answer offline, with a note;
+- privacy: text is redacted before it leaves (e-mail addresses, Teams mentions and ids,
+  phone numbers); nothing about the person asking is ever put in a prompt;
+- token use, summed per answer (`metered`) and logged with the answer.
+
+Every failure (time-out, refused, invalid JSON, output that breaks the schema) becomes
+`LLMError`; callers fall back, they never show it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class LLMError(Exception):
+    """The model could not give a usable answer; safe to log, never shown."""
+
+
+class CircuitOpen(LLMError):
+    """Recent calls failed; no request is sent until the breaker's pause is over."""
+
+
+@dataclass
+class Usage:
+    """What one answer cost: model calls, tokens, and the seconds spent waiting on them."""
+
+    calls: int = 0
+    failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    purposes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.calls} LLM call(s) ({', '.join(self.purposes) or '-'}), "
+            f"{self.prompt_tokens} prompt + {self.completion_tokens} completion tokens, "
+            f"{self.seconds * 1000:.0f} ms, {self.failures} failed"
+        )
+
+
+_USAGE: ContextVar[Usage | None] = ContextVar("commercy_llm_usage", default=None)
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
+_TEAMS_ID = re.compile(r"\b(?:29|28|8):[\w:.@-]{6,}")
+_PHONE = re.compile(r"(?<!\d)(?:\+\d{1,3}[ -]?)?0\d{1,2}[ -]\d{3,4}[ -]\d{4}(?!\d)")
+
+
+def redact(text: str) -> str:
+    """`text` without what identifies a person: addresses, mentions, ids, phone numbers."""
+    text = _MENTION.sub("", text or "")
+    text = _EMAIL.sub("[email]", text)
+    text = _UUID.sub("[id]", text)
+    text = _TEAMS_ID.sub("[id]", text)
+    return _PHONE.sub("[phone]", text).strip()
+
+
+class LLM:
+    """A LangChain chat model behind a circuit breaker, with redaction and metering."""
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        name: str = "",
+        failures_to_open: int = 3,
+        open_seconds: float = 60.0,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.model = model
+        self.name = name or getattr(model, "model_name", "") or "llm"
+        self.failures_to_open = failures_to_open
+        self.open_seconds = open_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._open_until = 0.0
+
+    # -- the two kinds of call ---------------------------------------------------------
+    def structured(self, schema: type[M], messages: Sequence[tuple[str, str]], *,
+                   purpose: str) -> M:  # fmt: skip
+        """The model's answer as `schema` (JSON schema output), or LLMError."""
+        runnable = self.model.with_structured_output(schema, method="json_schema",
+                                                     include_raw=True)  # fmt: skip
+        out = self._call(runnable, messages, purpose)
+        if out.get("parsing_error") is not None or out.get("parsed") is None:
+            self._failed(purpose, "output did not match the schema")
+            raise LLMError(f"{purpose}: the output did not match the schema")
+        self._count(out.get("raw"))
+        return out["parsed"]
+
+    def text(self, messages: Sequence[tuple[str, str]], *, purpose: str) -> str:
+        """The model's answer as plain text, or LLMError."""
+        message = self._call(self.model, messages, purpose)
+        self._count(message)
+        return str(message.content or "").strip()
+
+    # -- the breaker ------------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        with self._lock:
+            return self._clock() < self._open_until
+
+    def _call(self, runnable: Any, messages: Sequence[tuple[str, str]], purpose: str) -> Any:
+        if self.is_open:
+            raise CircuitOpen(f"{purpose}: the LLM failed recently; not calling it for now")
+        usage = _USAGE.get()
+        if usage is not None:
+            usage.calls += 1
+            usage.purposes.append(purpose)
+        started = time.perf_counter()
+        try:
+            result = runnable.invoke([(role, redact(content) if role == "human" else content)
+                                      for role, content in messages])  # fmt: skip
+        except Exception as exc:  # time-out, 4xx/5xx after retries, invalid JSON
+            self._failed(purpose, type(exc).__name__)
+            raise LLMError(f"{purpose}: {type(exc).__name__}") from None
+        finally:
+            if usage is not None:
+                usage.seconds += time.perf_counter() - started
+        with self._lock:
+            self._failures = 0
+        return result
+
+    def _failed(self, purpose: str, why: str) -> None:
+        usage = _USAGE.get()
+        if usage is not None:
+            usage.failures += 1
+        with self._lock:
+            self._failures += 1
+            if self._failures >= self.failures_to_open:
+                self._open_until = self._clock() + self.open_seconds
+                self._failures = 0
+                log.warning("LLM circuit open for %.0f s after repeated failures (last: %s, %s)",
+                            self.open_seconds, purpose, why)  # fmt: skip
+            else:
+                log.warning("LLM call failed (%s, %s)", purpose, why)
+
+    def _count(self, message: Any) -> None:
+        usage = _USAGE.get()
+        meta = getattr(message, "usage_metadata", None) or {}
+        if usage is not None:
+            usage.prompt_tokens += int(meta.get("input_tokens", 0) or 0)
+            usage.completion_tokens += int(meta.get("output_tokens", 0) or 0)
+
+
+@contextlib.contextmanager
+def metered() -> Iterator[Usage]:
+    """Sum the LLM calls made inside the block (in this thread or task) into one Usage."""
+    usage = Usage()
+    token = _USAGE.set(usage)
+    try:
+        yield usage
+    finally:
+        _USAGE.reset(token)
