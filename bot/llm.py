@@ -24,7 +24,7 @@ def chat_model(settings: Settings) -> Any:
     common = {
         "temperature": 0,
         "timeout": settings.llm_timeout_seconds,
-        "max_retries": settings.llm_max_retries,
+        "max_retries": 0,  # dialogs.llm.LLM retries 429 and 5xx itself, not time-outs
     }
     if settings.azure_openai_endpoint:
         from langchain_openai import AzureChatOpenAI
@@ -71,7 +71,7 @@ def assistant(settings: Settings, state: StateStore | None = None) -> Assistant 
         )
     dialect = "duckdb" if settings.database_url.startswith("duckdb") else "mssql"
     return Assistant(
-        LLM(chat_model(settings), name=settings.chat_model),
+        LLM(chat_model(settings), name=settings.chat_model, retries=settings.llm_max_retries),
         examples,
         dialect=dialect,
         max_rows=settings.sql_max_rows,

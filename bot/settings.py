@@ -86,9 +86,9 @@ class Settings(BaseSettings):
     chat_model: str = Field(
         "", validation_alias=AliasChoices("COMMERCY_CHAT_MODEL", "AZURE_OPENAI_CHAT_DEPLOYMENT")
     )
-    # Per LLM call; the openai client retries 429 and 5xx with backoff this many times.
+    # Per LLM call; 429 and 5xx are retried with backoff this many times (time-outs not).
     llm_timeout_seconds: float = Field(
-        8.0, ge=1, le=60, validation_alias="COMMERCY_LLM_TIMEOUT_SECONDS"
+        6.0, ge=1, le=60, validation_alias="COMMERCY_LLM_TIMEOUT_SECONDS"
     )
     llm_max_retries: int = Field(2, ge=0, le=5, validation_alias="COMMERCY_LLM_MAX_RETRIES")
     # Model-written SQL (questions outside the catalog) runs through this URL: a login

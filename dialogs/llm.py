@@ -4,12 +4,15 @@
 `AzureChatOpenAI` for Azure OpenAI, both built in bot/) with what the product owes the
 people using it:
 
-- a time-out per call, and retries with exponential backoff on 429 and 5xx: the
-  `openai` client underneath does both (`timeout`, `max_retries`, honouring
-  Retry-After);
-- a circuit breaker: after `failures_to_open` failed calls in a row, calls fail at once
-  for `open_seconds` (no request leaves), so a dead endpoint costs one time-out, not one
-  per message; the dialogs then answer offline, with a note;
+- a time-out per call (the client's), and retries with exponential backoff on 429 and
+  5xx only (honouring Retry-After, at most `max_retry_wait` seconds): a time-out or an
+  unreachable endpoint is not retried, since waiting again for a slow model only makes
+  the person wait twice;
+- a circuit breaker: after `failures_to_open` failed calls in a row, or at once after a
+  time-out or a refused connection, calls fail at once for `open_seconds` (no request
+  leaves), so a dead or slow endpoint costs one time-out, not one per message; the
+  dialogs then answer offline, with a note;
+- a budget per answer: no call starts once `budget_seconds` of the answer have passed;
 - privacy: text is redacted before it leaves (e-mail addresses, Teams mentions and ids,
   phone numbers); nothing about the person asking is ever put in a prompt;
 - token use, summed per answer (`metered`) and logged with the answer.
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import re
 import threading
 import time
@@ -55,6 +59,7 @@ class Usage:
     completion_tokens: int = 0
     seconds: float = 0.0
     purposes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
 
     def summary(self) -> str:
         return (
@@ -90,14 +95,20 @@ class LLM:
         model: Any,
         *,
         name: str = "",
+        retries: int = 2,
+        max_retry_wait: float = 4.0,
         failures_to_open: int = 3,
         open_seconds: float = 60.0,
+        budget_seconds: float = 20.0,
         clock: Any = time.monotonic,
     ) -> None:
         self.model = model
         self.name = name or getattr(model, "model_name", "") or "llm"
+        self.retries = retries
+        self.max_retry_wait = max_retry_wait
         self.failures_to_open = failures_to_open
         self.open_seconds = open_seconds
+        self.budget_seconds = budget_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._failures = 0
@@ -133,14 +144,27 @@ class LLM:
             raise CircuitOpen(f"{purpose}: the LLM failed recently; not calling it for now")
         usage = _USAGE.get()
         if usage is not None:
+            if time.perf_counter() - usage.started > self.budget_seconds:
+                raise LLMError(f"{purpose}: the answer's time budget is spent")
             usage.calls += 1
             usage.purposes.append(purpose)
+        cleaned = [(role, redact(content) if role == "human" else content)
+                   for role, content in messages]  # fmt: skip
         started = time.perf_counter()
         try:
-            result = runnable.invoke([(role, redact(content) if role == "human" else content)
-                                      for role, content in messages])  # fmt: skip
+            for attempt in range(self.retries + 1):
+                try:
+                    result = runnable.invoke(cleaned)
+                    break
+                except Exception as exc:
+                    wait = self._retry_wait(exc, attempt)
+                    if wait is None:
+                        raise
+                    log.info("LLM %s answered %s; retrying in %.1f s", purpose,
+                             getattr(exc, "status_code", "?"), wait)  # fmt: skip
+                    time.sleep(wait)
         except Exception as exc:  # time-out, 4xx/5xx after retries, invalid JSON
-            self._failed(purpose, type(exc).__name__)
+            self._failed(purpose, type(exc).__name__, at_once=_unreachable(exc))
             raise LLMError(f"{purpose}: {type(exc).__name__}") from None
         finally:
             if usage is not None:
@@ -149,13 +173,25 @@ class LLM:
             self._failures = 0
         return result
 
-    def _failed(self, purpose: str, why: str) -> None:
+    def _retry_wait(self, exc: Exception, attempt: int) -> float | None:
+        """Seconds to wait before retrying `exc`, or None when it is not worth a retry."""
+        status = getattr(exc, "status_code", None)
+        if attempt >= self.retries or not (status == 429 or (status or 0) >= 500):
+            return None
+        wait = 0.5 * 2**attempt * (1 + random.random() / 4)
+        response = getattr(exc, "response", None)
+        asked = getattr(response, "headers", {}).get("retry-after") if response else None
+        if asked and asked.replace(".", "", 1).isdigit():
+            wait = float(asked)
+        return min(wait, self.max_retry_wait)
+
+    def _failed(self, purpose: str, why: str, *, at_once: bool = False) -> None:
         usage = _USAGE.get()
         if usage is not None:
             usage.failures += 1
         with self._lock:
             self._failures += 1
-            if self._failures >= self.failures_to_open:
+            if at_once or self._failures >= self.failures_to_open:
                 self._open_until = self._clock() + self.open_seconds
                 self._failures = 0
                 log.warning("LLM circuit open for %.0f s after repeated failures (last: %s, %s)",
@@ -169,6 +205,13 @@ class LLM:
         if usage is not None:
             usage.prompt_tokens += int(meta.get("input_tokens", 0) or 0)
             usage.completion_tokens += int(meta.get("output_tokens", 0) or 0)
+
+
+def _unreachable(exc: Exception) -> bool:
+    """A time-out or a refused connection: the endpoint is down or too slow right now."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"APITimeoutError", "APIConnectionError", "TimeoutException",
+                         "ConnectError", "TimeoutError"})  # fmt: skip
 
 
 @contextlib.contextmanager

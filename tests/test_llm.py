@@ -458,3 +458,31 @@ def test_in_teams_the_llm_answer_arrives_and_a_confirmation_is_kept(server, four
     assert StateStore(state_path).examples()[0][0] == "지난주 채널별 매출"
     sent = json.dumps(server.requests, ensure_ascii=False)
     assert "Marketer" not in sent and "00000000-0000-0000-0000-000000000001" not in sent
+
+
+def test_a_slow_model_is_waited_for_once_then_left_alone(server, four_weeks):
+    server.responder = lambda body: Slow(3, plan(("sql", "지난주 매출")))
+    ctx = context(server, four_weeks, COMMERCY_LLM_TIMEOUT_SECONDS=1, COMMERCY_LLM_MAX_RETRIES=2)
+    answer("지난주 매출", ctx)
+    assert len(server.requests) == 1  # a time-out is not retried
+    reply = answer("지난주 세션", ctx)
+    assert len(server.requests) == 1 and "AI 분석을" in reply.text
+
+
+def test_commercy_ask_takes_the_llm_path_from_settings(server, four_weeks, tmp_path):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    server.responder = lambda body: {"route": plan(("sql", "x")), "query": OUTSIDE,
+                                     "sql": TOP_PAGES}[purpose(body)]  # fmt: skip
+    env = {"COMMERCY_DATABASE_URL": str(four_weeks.engine.url),
+           "COMMERCY_OPENAI_BASE_URL": server.base_url, "COMMERCY_CHAT_MODEL": "gpt-test",
+           "COMMERCY_STATE_URL": f"sqlite:///{tmp_path / 'state.sqlite3'}",
+           "COMMERCY_INDEX_URL": f"sqlite:///{tmp_path / 'index.sqlite3'}"}  # fmt: skip
+    result = CliRunner().invoke(cli, ["ask", "most viewed pages last week", "--json",
+                                      "--as-of", "2026-11-24"], env=env, obj={})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    reply = json.loads(result.output)
+    assert reply["route"] == "sql" and len(reply["rows"]) == 5
+    assert reply["sql"].startswith("SELECT h.pagePath")

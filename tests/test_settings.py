@@ -48,6 +48,9 @@ def test_environment_wins_over_the_dotenv_file(tmp_path: Path, monkeypatch) -> N
         ("COMMERCY_QUERY_TIMEOUT_SECONDS", "0", "greater than or equal to 1"),
         ("COMMERCY_LOG_LEVEL", "LOUD", "must be one of DEBUG, INFO, WARNING, ERROR"),
         ("COMMERCY_WAREHOUSE_MEMORY_LIMIT", "lots", "must be a size such as 256MB"),
+        ("COMMERCY_READER_DATABASE_URL", "sqlite:///x.db", "'sqlite' is not supported"),
+        ("COMMERCY_LLM_TIMEOUT_SECONDS", "0", "greater than or equal to 1"),
+        ("COMMERCY_SQL_MAX_ROWS", "-1", "greater than or equal to 1"),
     ],
 )
 def test_a_bad_value_names_the_setting_and_what_is_allowed(monkeypatch, name, value, expected):
@@ -77,9 +80,22 @@ def test_the_cli_stops_on_a_bad_time_zone_with_one_line_and_exit_code_2(tmp_path
     ]
 
 
+def test_the_azure_deployment_names_set_the_models(monkeypatch) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://contoso.openai.azure.com")
+    monkeypatch.setenv("AZURE_OPENAI_CHAT_DEPLOYMENT", "gpt-4o-mini")
+    monkeypatch.setenv("AZURE_OPENAI_EMBEDDING_DEPLOYMENT", "text-embedding-3-small")
+    settings = load_settings()
+    assert (settings.chat_model, settings.embedding_model) == (
+        "gpt-4o-mini", "text-embedding-3-small")  # fmt: skip
+
+
 def test_env_example_lists_every_setting() -> None:
+    from pydantic import AliasChoices
+
     from bot.settings import Settings
 
     example = (ROOT / ".env.example").read_text()
     for field in Settings.model_fields.values():
-        assert f"{field.validation_alias}=" in example
+        alias = field.validation_alias
+        names = alias.choices if isinstance(alias, AliasChoices) else [alias]
+        assert any(f"{name}=" in example for name in names), names
