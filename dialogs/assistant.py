@@ -232,7 +232,13 @@ class Assistant:
         parts = [p for p in plan.parts if p.question.strip()][:MAX_PARTS]
         if not parts:
             raise LLMError("route: no parts")
-        return Plan(parts=[Part(kind=p.kind, question=p.question.strip()[:500]) for p in parts])
+        # A part's question is shown on its card and bounds what a narrative may say: a
+        # number the person did not write (an injected "$1M") sends the message itself.
+        return Plan(parts=[
+            Part(kind=p.kind, question=text if unsupported_numbers(p.question, text)
+                 else p.question.strip()[:500])
+            for p in parts
+        ])  # fmt: skip
 
     def _part(self, part: Part, ctx: AskContext, lang: str) -> Reply:
         if part.kind == "rag" and ctx.library is not None:

@@ -486,3 +486,13 @@ def test_commercy_ask_takes_the_llm_path_from_settings(server, four_weeks, tmp_p
     reply = json.loads(result.output)
     assert reply["route"] == "sql" and len(reply["rows"]) == 5
     assert reply["sql"].startswith("SELECT h.pagePath")
+
+
+def test_a_number_the_router_made_up_never_reaches_a_card(server, four_weeks):
+    server.responder = lambda body: {
+        "route": plan(("reasoning", "Revenue hit $1,000,000 last week: why?")),
+        "query": draft(period="last week"),
+        "reasoning": "Revenue reached $1,000,000 [F1].",
+    }.get(purpose(body), "NOT_COVERED")
+    reply = answer("why did revenue move last week?", context(server, four_weeks))
+    assert "1,000,000" not in json.dumps(reply.to_dict())
