@@ -827,6 +827,25 @@ def indexer_status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  {q.name}: {q.reason}")
 
 
+@cli.command("package")
+@click.option("--bot-id", help="The Azure Bot's Microsoft App ID (default: MicrosoftAppId).")
+@click.option("--domain", help="The bot's public host (default: COMMERCY_PUBLIC_URL's host).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("build/appPackage.zip"),
+              show_default=True, help="Where to write the zip.")  # fmt: skip
+@click.pass_context
+def package_command(ctx: click.Context, bot_id: str | None, domain: str | None, out: Path) -> None:
+    """Build the Teams app package to sideload (manifest, localisation, icons)."""
+    from bot.package import PackageError, build_package
+
+    settings = _settings(ctx)
+    try:
+        path = build_package(out, bot_id=bot_id or settings.app_id,
+                             domain=domain or settings.public_url)  # fmt: skip
+    except PackageError as exc:
+        _fail(str(exc))
+    click.echo(f"wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app)")
+
+
 def main() -> None:
     cli(obj={})
 
