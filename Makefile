@@ -11,6 +11,10 @@ STAMP := $(VENV)/.installed
 # path); fonts-noto-cjk so Hangul renders in it instead of empty boxes.
 APT_PACKAGES := unixodbc chromium fonts-noto-cjk
 NODE_STAMP := node_modules/.installed
+# checkov (the infra/ policy check) has its own venv: its pins clash with the product's.
+TOOLS := .venv-tools
+CHECKOV_VERSION := 3.3.30
+TOOLS_STAMP := $(TOOLS)/.installed-$(CHECKOV_VERSION)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # pip's output goes to a log that is shown only when an install fails.
@@ -26,7 +30,7 @@ run: setup data
 test: setup
 	$(BIN)/python -m pytest
 
-setup: system $(STAMP) $(NODE_STAMP)
+setup: system $(STAMP) $(NODE_STAMP) $(TOOLS_STAMP)
 
 system:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -47,6 +51,12 @@ $(STAMP): requirements.txt pyproject.toml
 $(NODE_STAMP): package.json package-lock.json | $(STAMP)
 	@echo "installing Node packages (the Agents Playground, Azurite)"
 	@npm ci --no-audit --no-fund --loglevel=error > $(LOG).npm 2>&1 || { cat $(LOG).npm; exit 1; }
+	@touch $@
+
+$(TOOLS_STAMP):
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	@echo "installing checkov $(CHECKOV_VERSION) into $(TOOLS)"
+	@$(TOOLS)/bin/python -m pip --quiet --disable-pip-version-check install checkov==$(CHECKOV_VERSION) > $(LOG).tools 2>&1 || { cat $(LOG).tools; exit 1; }
 	@touch $@
 
 # The sample year, unless the warehouse already holds data.
@@ -73,4 +83,4 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache

@@ -762,7 +762,7 @@ def search_command(ctx: click.Context, query: str, top: int, as_json: bool) -> N
     type=click.Path(file_okay=False, path_type=Path),
     help="The folder to watch (default COMMERCY_DOCS_DIR).",
 )
-@click.option("--blob", "container", help="An Azure Blob container to watch instead.")
+@click.option("--blob", "container", help="A Blob container to watch (COMMERCY_BLOB_CONTAINER).")
 @click.option("--poll", default=30.0, show_default=True, help="Seconds between full checks.")
 @click.pass_context
 def indexer_group(ctx: click.Context, folder: Path | None, container: str | None,
@@ -778,6 +778,8 @@ def indexer_group(ctx: click.Context, folder: Path | None, container: str | None
 
     settings = _settings(ctx)
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if container is None and folder is None:  # deployed: COMMERCY_BLOB_CONTAINER is the source
+        container = settings.blob_container or None
     try:
         source = blob_source(settings, container) if container else folder_source(settings, folder)
     except ValueError as exc:
