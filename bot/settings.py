@@ -171,9 +171,11 @@ class Settings(BaseSettings):
 
     @field_validator("state_url")
     @classmethod
-    def _sqlite_state(cls, value: str) -> str:
-        if not value.startswith("sqlite:///"):
-            raise ValueError("must be sqlite:///PATH (the only state store so far)")
+    def _known_state(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "mssql+pyodbc://")):
+            raise ValueError(
+                "must be sqlite:///PATH or mssql+pyodbc://... (Azure SQL, for several instances)"
+            )
         return value
 
     @field_validator("index_url")

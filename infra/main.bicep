@@ -41,6 +41,10 @@ param embeddingModelVersion string = '1'
 @description('App Service plan SKU: P0v3 and up keep Always On and zone options.')
 param appServiceSku string = 'P0v3'
 
+@description('Bot instances; more than one keeps the bot state in Azure SQL (deploy guide, step 4).')
+@minValue(1)
+param botInstances int = 1
+
 @description('Run the indexer as its own Container App (image from the Dockerfile); false runs it inside the bot.')
 param indexerAsContainerApp bool = false
 
@@ -160,6 +164,7 @@ module web 'modules/appservice.bicep' = {
     blobSecretUri: vault.outputs.blobSecretUri
     searchKeySecretUri: vault.outputs.searchKeySecretUri
     runIndexer: !indexerAsContainerApp
+    instances: botInstances
   }
 }
 

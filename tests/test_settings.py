@@ -51,6 +51,7 @@ def test_environment_wins_over_the_dotenv_file(tmp_path: Path, monkeypatch) -> N
         ("COMMERCY_READER_DATABASE_URL", "sqlite:///x.db", "'sqlite' is not supported"),
         ("COMMERCY_LLM_TIMEOUT_SECONDS", "0", "greater than or equal to 1"),
         ("COMMERCY_SQL_MAX_ROWS", "-1", "greater than or equal to 1"),
+        ("COMMERCY_STATE_URL", "postgresql://db/state", "must be sqlite:///PATH or mssql+pyodbc"),
     ],
 )
 def test_a_bad_value_names_the_setting_and_what_is_allowed(monkeypatch, name, value, expected):

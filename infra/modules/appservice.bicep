@@ -17,14 +17,14 @@ param blobSecretUri string
 param searchKeySecretUri string
 @description('Run the indexer inside the bot (one instance); false when it is its own app.')
 param runIndexer bool = true
-@description('Instances of the bot; state and leader election make more than one safe.')
+@description('Instances of the bot: with more than one, the state store moves to Azure SQL (deploy guide, step 4).')
 @minValue(1)
 param instances int = 1
 
 resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
   name: planName
   location: location
-  // checkov:skip=CKV_AZURE_225:Zone redundancy needs three instances; one is enough until the state store moves off SQLite (scale-out guide)
+  // checkov:skip=CKV_AZURE_225:Zone redundancy needs three instances; the default of one keeps a team's bill small (raise instances, then zoneRedundant)
   kind: 'linux'
   sku: { name: sku, capacity: instances }
   properties: { reserved: true, zoneRedundant: false }
@@ -37,7 +37,7 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
   location: location
   // checkov:skip=CKV_AZURE_222:The Bot Connector calls /api/messages from the internet; every request needs a Bot Framework token
   // checkov:skip=CKV_AZURE_17:Client certificates: the Bot Connector authenticates with a bearer token, it cannot present one
-  // checkov:skip=CKV_AZURE_212:One instance until the state store moves off SQLite (scale-out guide); the parameter instances raises it
+  // checkov:skip=CKV_AZURE_212:One instance by default; the parameter instances raises it and moves the state store to Azure SQL
   // checkov:skip=CKV_AZURE_13:App Service Authentication would refuse the Bot Connector; the bot checks its tokens itself
   kind: 'app,linux'
   identity: {
@@ -75,7 +75,8 @@ resource site 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'AZURE_CLIENT_ID', value: identityClientId }
         { name: 'COMMERCY_PUBLIC_URL', value: 'https://${siteName}.azurewebsites.net' }
         { name: 'COMMERCY_DATABASE_URL', value: sqlUrl }
-        { name: 'COMMERCY_STATE_URL', value: 'sqlite:////home/data/state.sqlite3' }
+        // One instance keeps its state in a SQLite file on /home; several share Azure SQL.
+        { name: 'COMMERCY_STATE_URL', value: instances > 1 ? sqlUrl : 'sqlite:////home/data/state.sqlite3' }
         { name: 'COMMERCY_REPLAY', value: 'false' }
         { name: 'COMMERCY_INDEXER', value: string(runIndexer) }
         { name: 'COMMERCY_INDEXER_STATE_URL', value: 'sqlite:////home/data/indexer.sqlite3' }
