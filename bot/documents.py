@@ -51,7 +51,9 @@ def writer(settings: Settings) -> GroundedWriter | None:
     """The LLM that words answers from passages, or None (offline: extractive answers)."""
     if not settings.chat_model:
         return None
-    return GroundedWriter(_openai_client(settings), settings.chat_model)
+    from bot.llm import shared_llm
+
+    return GroundedWriter(shared_llm(settings))
 
 
 def open_indexer(settings: Settings, index: SearchIndex | None = None) -> Indexer:

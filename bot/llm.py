@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_SHARED: dict[tuple, Any] = {}
+
 
 def chat_model(settings: Settings) -> Any:
     """A LangChain chat model (temperature 0) for the configured endpoint."""
@@ -50,13 +52,25 @@ def chat_model(settings: Settings) -> Any:
     )
 
 
+def shared_llm(settings: Settings) -> Any:
+    """The process's one `dialogs.llm.LLM` for these settings: the assistant and the
+    documents' writer share its circuit breaker, so a dead model is noticed once."""
+    from dialogs.llm import LLM
+
+    key = (settings.azure_openai_endpoint, settings.openai_base_url, settings.chat_model,
+           settings.llm_timeout_seconds, settings.llm_max_retries)  # fmt: skip
+    if key not in _SHARED:
+        _SHARED[key] = LLM(chat_model(settings), name=settings.chat_model,
+                           retries=settings.llm_max_retries)  # fmt: skip
+    return _SHARED[key]
+
+
 def assistant(settings: Settings, state: StateStore | None = None) -> Assistant | None:
     """The LLM dialogs, or None offline. Confirmed examples live in the state store."""
     if not settings.chat_model:
         return None
     from dialogs.assistant import Assistant
     from dialogs.examples import Example, ExampleLibrary, seed_examples
-    from dialogs.llm import LLM
     from kpi.warehouse import open_warehouse
 
     saved = [Example(q, query) for q, query in state.examples()] if state else []
@@ -71,7 +85,7 @@ def assistant(settings: Settings, state: StateStore | None = None) -> Assistant 
         )
     dialect = "duckdb" if settings.database_url.startswith("duckdb") else "mssql"
     return Assistant(
-        LLM(chat_model(settings), name=settings.chat_model, retries=settings.llm_max_retries),
+        shared_llm(settings),
         examples,
         dialect=dialect,
         max_rows=settings.sql_max_rows,

@@ -38,39 +38,31 @@ class Grounded:
 
 
 class GroundedWriter:
-    """Chat completions through the `openai` client (Azure OpenAI or OpenAI-compatible)."""
+    """The model behind dialogs.llm.LLM (Azure OpenAI or OpenAI-compatible): the same
+    time-out, retries and circuit breaker as every other call, so a dead model costs the
+    documents answer nothing but its wording."""
 
-    def __init__(self, client: Any, model: str, *, timeout: float = 12.0) -> None:
-        self.client = client
-        self.model = model
-        self.timeout = timeout
+    def __init__(self, llm: Any) -> None:
+        self.llm = llm
 
     def __call__(self, question: str, hits: Sequence[Hit], lang: str) -> Grounded | None:
+        from dialogs.llm import LLMError
+
         passages = "\n\n".join(
             f"[{n}] ({hit.file}, p.{hit.page}, {hit.section})\n{hit.text}"
             for n, hit in enumerate(hits, start=1)
         )
         try:
-            response = self.client.chat.completions.create(
-                model=self.model,
-                messages=[
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": f"Passages:\n{passages}\n\nQuestion: {question}"},
+            text = self.llm.text(
+                [
+                    ("system", SYSTEM_PROMPT),
+                    ("human", f"Passages:\n{passages}\n\nQuestion: {question}"),
                 ],
-                temperature=0,
-                max_tokens=400,
-                timeout=self.timeout,
+                purpose="grounded",
             )
-            text = (response.choices[0].message.content or "").strip()
-        except Exception as exc:  # down, slow, refused: the extractive answer stands
-            log.warning(
-                "the grounded answer failed (%s); answering extractively", type(exc).__name__
-            )
+        except LLMError as exc:  # down, slow, refused: the extractive answer stands
+            log.warning("the grounded answer failed (%s); answering extractively", exc)
             return None
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            log.info("grounded answer: %s prompt + %s completion tokens",
-                     usage.prompt_tokens, usage.completion_tokens)  # fmt: skip
         return checked(text, len(hits))
 
 

@@ -27,9 +27,10 @@ def server():
 
 
 def documents(server: OpenAICompatibleServer, tmp_path: Path):
-    settings = Settings(COMMERCY_OPENAI_BASE_URL=server.base_url, COMMERCY_CHAT_MODEL="chat")
+    settings = Settings(COMMERCY_OPENAI_BASE_URL=server.base_url, COMMERCY_CHAT_MODEL="chat",
+                        COMMERCY_LLM_MAX_RETRIES=0)  # fmt: skip
     model = writer(settings)
-    model.client = model.client.with_options(max_retries=0)
+    model.llm.open_seconds = 0  # each test's failure is its own, not the next test's
     return library(settings, indexed(tmp_path, None), None, model)
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,12 @@ def server():
 
 
 @pytest.fixture(autouse=True)
-def fresh_script(server):
+def fresh_script(server, monkeypatch):
+    """Each test its own script, and its own LLM: the process shares one per settings
+    (bot.llm.shared_llm), so one test's open circuit would be the next one's."""
+    import bot.llm
+
+    monkeypatch.setattr(bot.llm, "_SHARED", {})
     server.chat_replies, server.responder = [], None
     server.requests.clear()
     yield
@@ -496,3 +502,16 @@ def test_a_number_the_router_made_up_never_reaches_a_card(server, four_weeks):
     }.get(purpose(body), "NOT_COVERED")
     reply = answer("why did revenue move last week?", context(server, four_weeks))
     assert "1,000,000" not in json.dumps(reply.to_dict())
+
+
+def test_a_slow_model_costs_a_documents_question_one_time_out(server, four_weeks, documents):
+    from bot.documents import writer
+
+    settings = settings_for(server, COMMERCY_LLM_TIMEOUT_SECONDS=1, COMMERCY_LLM_MAX_RETRIES=2)
+    server.responder = lambda body: Slow(3, plan(("rag", "x")))
+    library = replace(documents, write=writer(settings))
+    ctx = AskContext(four_weeks, "Asia/Seoul", TODAY, library=library,
+                     assistant=assistant(settings))  # fmt: skip
+    reply = answer("플레이북에서 payment.html 경보 기준이 몇 %야?", ctx)
+    assert len(server.requests) == 1  # the router's; the writer shares its open breaker
+    assert reply.route == "rag" and "checkout-abandonment-playbook.ko.pdf" in reply.text
