@@ -160,7 +160,7 @@ class Dimension:
     label_en: str
     table: str  # alias of the table holding the column
     column: str
-    transform: Literal["", "week", "month", "weekday", "hour", "category"] = ""
+    transform: Literal["", "week", "month", "weekday", "hour", "category", "visitor_type"] = ""
     synonyms: tuple[str, ...] = ()
     values: dict[str, str] = field(default_factory=dict)  # what people type -> stored value
     is_time: bool = False
@@ -224,6 +224,14 @@ DIMENSIONS: dict[str, Dimension] = {
                   synonyms=("매체별", "매체", "medium", "mediums")),
         Dimension("campaign", "캠페인별", "By campaign", "tr", "campaign",
                   synonyms=("캠페인별", "캠페인", "campaign", "campaigns")),
+        # Extra (not in metrics.md): the original dashboard's customer segment, new or
+        # returning, from Totals.newVisits (1 on a visitor's first session).
+        Dimension("visitor_type", "방문자 유형별", "By visitor type", "t", "newVisits",
+                  "visitor_type",
+                  synonyms=("방문자 유형별", "방문자 유형", "신규/재방문", "visitor type",
+                            "new vs returning", "segment"),
+                  values={"신규": "new", "재방문": "returning", "new": "new",
+                          "returning": "returning"}),
         Dimension("device", "기기별", "By device", "dg", "deviceCategory",
                   synonyms=("기기별", "기기", "디바이스", "디바이스별", "device", "devices",
                             "device category"), values=DEVICE_VALUES),

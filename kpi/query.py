@@ -298,6 +298,8 @@ def _dimension_expression(dim: Dimension, tables: _Tables, zone: str) -> ColumnE
         return _LocalHour(column, literal(zone))
     if dim.transform == "category":
         return _Category(column)
+    if dim.transform == "visitor_type":
+        return case((column == 1, literal("new")), else_=literal("returning"))
     return column
 
 

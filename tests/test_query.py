@@ -264,7 +264,8 @@ def test_the_example_questions_meanings_run(four_weeks):
 
 
 def test_every_dimension_of_metrics_md_is_in_the_catalog():
-    assert set(DIMENSIONS) == {
+    # visitor_type is the one extra: the original dashboard's new / returning segment.
+    assert set(DIMENSIONS) - {"visitor_type"} == {
         "date",
         "week",
         "month",
@@ -283,3 +284,16 @@ def test_every_dimension_of_metrics_md_is_in_the_catalog():
         "product_name",
         "product_category",
     }
+
+
+def test_visitor_type_splits_sessions_by_their_first_visit_flag(four_weeks):
+    query = MetricQuery.build(["sessions"], dt.date(2026, 11, 1), dt.date(2026, 11, 22),
+                              ["visitor_type"], {"country": "United States"})  # fmt: skip
+    got = {r["visitor_type"]: r["sessions"] for r in run_query(four_weeks, query, zone=ZONE).rows}
+    expected = four_weeks.query(
+        "SELECT CASE WHEN t.newVisits = 1 THEN 'new' ELSE 'returning' END AS kind, COUNT(*) AS n "
+        "FROM ga_data.Sessions s JOIN ga_data.Totals t USING (session_key) "
+        "JOIN ga_data.DeviceGeo d USING (session_key) WHERE s.date BETWEEN '2026-11-01' AND "
+        "'2026-11-22' AND d.country = 'United States' GROUP BY 1"
+    )
+    assert got == {r["kind"]: r["n"] for r in expected}
