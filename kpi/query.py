@@ -286,7 +286,7 @@ class _Tables:
         return joined
 
 
-def _dimension_expression(dim: Dimension, tables: _Tables, zone: str) -> ColumnElement:
+def dimension_expression(dim: Dimension, tables: _Tables, zone: str) -> ColumnElement:
     column = tables[dim.table].c[dim.column]
     if dim.transform == "week":
         return _WeekStart(column)
@@ -330,21 +330,29 @@ def _metric_expression(name: str, tables: _Tables) -> ColumnElement:
     return 1 - ratio if m.complement else ratio
 
 
+def scoped(query: MetricQuery, grain: Grain, *, zone: str) -> tuple[_Tables, list[ColumnElement]]:
+    """The tables of `grain` (joined as they are used) and the conditions that keep the
+    query's period and filters: what every statement over `query`'s scope starts from,
+    the catalog's and the dashboard's (kpi/dashboard.py) alike."""
+    tables = _Tables(grain)
+    s = tables["s"]
+    conditions: list[ColumnElement] = [s.c.date >= query.start, s.c.date <= query.end]
+    for name, values in query.filters:
+        expression = dimension_expression(DIMENSIONS[name], tables, zone)
+        conditions.append(expression.in_(list(values)))
+    return tables, conditions
+
+
 def grain_statement(query: MetricQuery, grain: Grain, metrics: list[str], *, zone: str) -> Select:
     """The SELECT computing `metrics` (all of one grain) for `query`."""
-    tables = _Tables(grain)
+    tables, conditions = scoped(query, grain, zone=zone)
     dims = [DIMENSIONS[d] for d in query.dimensions]
-    dim_columns = [_dimension_expression(d, tables, zone).label(d.name) for d in dims]
+    dim_columns = [dimension_expression(d, tables, zone).label(d.name) for d in dims]
     metric_columns = [_metric_expression(m, tables).label(m) for m in metrics]
-    s = tables["s"]
-    conditions = [s.c.date >= query.start, s.c.date <= query.end]
     if grain == "hit":
         conditions.append(tables["h"].c.actionType.in_(["3", "6"]))
     if grain == "product":
         conditions.append(tables["h"].c.actionType == "6")
-    for name, values in query.filters:
-        expression = _dimension_expression(DIMENSIONS[name], tables, zone)
-        conditions.append(expression.in_(list(values)))
     statement = (
         sa_select(*dim_columns, *metric_columns)
         .select_from(tables.from_clause())
@@ -429,7 +437,7 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in row.items()}
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     """Driver values as plain Python: Decimal sums become numbers, dates stay dates."""
     if value is None or isinstance(value, (int, float, str, dt.date)):
         return value
@@ -448,7 +456,7 @@ def run_query(warehouse: Any, query: MetricQuery, *, zone: str) -> QueryResult:
     with warehouse.engine.connect() as conn:
         for statement in parts.values():
             for row in conn.execute(statement).mappings():
-                values = {k: _plain(v) for k, v in row.items()}
+                values = {k: plain_value(v) for k, v in row.items()}
                 key = tuple(values[d] for d in dims)
                 merged.setdefault(key, {d: values[d] for d in dims}).update(values)
     rows = list(merged.values())
@@ -482,7 +490,7 @@ def known_values(warehouse: Any, name: str, *, zone: str) -> list[str]:
     """Every value the dimension takes in the warehouse (for filters and close matches)."""
     dim = DIMENSIONS[name]
     tables = _Tables("product" if dim.product_only else "session")
-    expression = _dimension_expression(dim, tables, zone)
+    expression = dimension_expression(dim, tables, zone)
     statement = sa_select(expression).select_from(tables.from_clause()).distinct()
     with warehouse.engine.connect() as conn:
         return [str(v) for (v,) in conn.execute(statement) if v is not None]
