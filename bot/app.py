@@ -35,6 +35,7 @@ from bot.handler import CommercyBot, _apology
 from bot.llm import assistant
 from bot.settings import Settings
 from bot.state import StateStore
+from bot.tab import add_routes as add_tab_routes
 from dialogs.answer import language_of
 from kpi.warehouse import open_warehouse
 
@@ -203,6 +204,7 @@ def create_app(
         return web.FileResponse(path, headers={"Content-Type": "application/pdf"})
 
     app.router.add_get("/docs/{doc_id}.pdf", document)
+    add_tab_routes(app, warehouse=warehouse, zone=settings.timezone, today=bot.today)
     deliverer = Deliverer(state, send_card)
     app[DELIVERER] = deliverer
     if scheduler:

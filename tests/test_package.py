@@ -81,6 +81,11 @@ def test_the_placeholders_are_filled_from_the_options(package: Path) -> None:
     assert manifest["bots"][0]["scopes"] == ["personal", "team", "groupChat"]
     assert manifest["localizationInfo"]["defaultLanguageTag"] == "ko-kr"
     assert "${{" not in json.dumps(manifest)
+    dashboard = next(t for t in manifest["staticTabs"] if t["entityId"] == "dashboard")
+    assert dashboard["contentUrl"] == f"https://{DOMAIN}/tab"
+    team_tab = manifest["configurableTabs"][0]
+    assert team_tab["configurationUrl"] == f"https://{DOMAIN}/tab/config"
+    assert set(team_tab["scopes"]) == {"team", "groupChat"}
 
 
 def test_the_icons_have_teams_sizes_and_the_outline_is_white_on_transparent(package) -> None:

@@ -1,0 +1,292 @@
+// The Commercy dashboard tab: reads its view from the URL, asks /api/tab/{tab}, draws.
+// No framework and no build step: the page is one request for the numbers and a few
+// small SVGs. Inside Teams it initialises the Teams JavaScript SDK and follows the
+// theme (default, dark, contrast); in a plain browser it works on its own.
+"use strict";
+
+const TABS = ["summary", "sales", "traffic", "news"];
+const TEXT = {
+  ko: {
+    summary: "요약", sales: "매출", traffic: "유입·이탈", news: "뉴스",
+    period: "기간", country: "국가", visitor_type: "방문자", device: "기기", channel: "채널",
+    all: "전체", new: "신규", returning: "재방문", topic: "주제",
+    vsPrevious: "직전 기간 대비", daily: "일별", revenue: "매출", conversion_rate: "전환율",
+    aov: "평균 주문 금액", transactions: "거래 수", sessions: "세션 수", bounce_rate: "이탈률",
+    pages_per_session: "세션당 페이지뷰", categories: "카테고리별 전환", products: "상품별 전환",
+    viewed: "조회 세션", bought: "구매 세션", product_revenue: "상품 매출", funnel: "구매 퍼널",
+    drop_off: "이탈", landing: "방문 시작 페이지", exits: "종료 페이지", entrances: "진입",
+    exit_rate: "종료율", page: "페이지", channels: "채널별", step: "단계",
+    product_view: "상품 조회", add_to_cart: "장바구니", checkout: "결제 시작", purchase: "구매",
+    exitsCount: "종료", desktop: "데스크톱", mobile: "모바일", tablet: "태블릿",
+    loading: "불러오는 중…", failed: "숫자를 불러오지 못했어요", noData: "이 기간에는 데이터가 없어요.",
+    category: "카테고리", product: "상품", sentiment: "분위기", articles: "기사",
+  },
+  en: {
+    summary: "Summary", sales: "Sales", traffic: "Traffic & drop-off", news: "News",
+    period: "Period", country: "Country", visitor_type: "Visitors", device: "Device",
+    channel: "Channel", all: "All", new: "New", returning: "Returning", topic: "Topic",
+    vsPrevious: "vs previous period", daily: "Daily", revenue: "Revenue",
+    conversion_rate: "Conversion rate", aov: "Average order value", transactions: "Transactions",
+    sessions: "Sessions", bounce_rate: "Bounce rate", pages_per_session: "Pages per session",
+    categories: "Conversion by category", products: "Conversion by product", viewed: "Viewed",
+    bought: "Bought", product_revenue: "Product revenue", funnel: "Purchase funnel",
+    drop_off: "Drop-off", landing: "Landing pages", exits: "Exit pages", entrances: "Entrances",
+    exit_rate: "Exit rate", page: "Page", channels: "By channel", step: "Step",
+    product_view: "Product view", add_to_cart: "Add to cart", checkout: "Checkout",
+    purchase: "Purchase", exitsCount: "Exits", desktop: "Desktop", mobile: "Mobile",
+    tablet: "Tablet", loading: "Loading…", failed: "The numbers could not be loaded",
+    noData: "No data for this period.", category: "Category", product: "Product",
+    sentiment: "Sentiment", articles: "Articles",
+  },
+};
+const UNITS = {
+  revenue: "usd", aov: "usd", product_revenue: "usd", conversion_rate: "ratio",
+  bounce_rate: "ratio", exit_rate: "ratio", drop_off: "ratio", pages_per_session: "decimal",
+};
+const FILTER_CHOICES = {
+  period: ["7d", "14d", "28d", "30d", "90d"],
+  visitor_type: ["", "new", "returning"],
+  device: ["", "desktop", "mobile", "tablet"],
+  channel: ["", "Organic Search", "Direct", "Referral", "Paid Search", "Display", "Affiliates", "Social"],
+};
+
+const params = new URLSearchParams(location.search);
+// Korean first: English when the URL or the Teams client asks for it (joinTeams).
+let lang = (params.get("lang") || "ko").startsWith("en") ? "en" : "ko";
+const t = (key) => TEXT[lang][key] || key;
+
+// The same formats as kpi/units.py, so the tab reads like the chat: $1,234.56, 1.27%.
+function format(value, unit) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  const grouped = (v, digits) => v.toLocaleString("en-US",
+    { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  if (unit === "usd") return (value < 0 ? "-$" : "$") + grouped(Math.abs(value), 2);
+  if (unit === "ratio") return (value * 100).toFixed(2) + "%";
+  if (unit === "decimal") return grouped(value, 2);
+  if (unit === "seconds") {
+    const total = Math.round(value), m = Math.floor(total / 60), s = total % 60;
+    if (lang === "ko") return m ? `${m}분 ${s}초` : `${s}초`;
+    return m ? `${m}m ${s}s` : `${s}s`;
+  }
+  return grouped(value, 0);
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function svgLine(values, { width = 320, height = 60, axis = false } = {}) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  const numbers = values.filter((v) => v !== null && v !== undefined);
+  if (numbers.length < 2) return svg;
+  const min = Math.min(...numbers), max = Math.max(...numbers), span = max - min || 1;
+  const x = (i) => (i / (values.length - 1)) * (width - 4) + 2;
+  const y = (v) => height - 4 - ((v - min) / span) * (height - 8);
+  const points = values.map((v, i) => (v === null ? null : `${x(i)},${y(v)}`)).filter(Boolean);
+  if (axis) {
+    const base = document.createElementNS(ns, "line");
+    Object.entries({ x1: 0, x2: width, y1: height - 1, y2: height - 1, class: "axis" })
+      .forEach(([k, v]) => base.setAttribute(k, v));
+    svg.append(base);
+  }
+  const line = document.createElementNS(ns, "polyline");
+  line.setAttribute("points", points.join(" "));
+  line.setAttribute("class", "line");
+  svg.append(line);
+  return svg;
+}
+
+function changeLine(kpi) {
+  if (kpi.change === null || kpi.change === undefined) return el("div", { class: "change muted" }, "—");
+  const text = kpi.unit === "ratio"
+    ? `${kpi.change >= 0 ? "+" : ""}${(kpi.change * 100).toFixed(2)}%p`
+    : `${kpi.change >= 0 ? "+" : ""}${(kpi.change * 100).toFixed(1)}%`;
+  const good = (kpi.change >= 0) === kpi.higher_is_better;
+  const arrow = kpi.change > 0 ? "▲" : kpi.change < 0 ? "▼" : "";
+  return el("div", { class: `change ${kpi.change === 0 ? "muted" : good ? "good" : "bad"}` },
+    `${arrow} ${text} ${t("vsPrevious")}`);
+}
+
+function table(columns, rows) {
+  const head = el("tr", {}, columns.map((c) => el("th", { class: c.unit ? "num" : "" },
+    t(c.title || c.key))));
+  const body = rows.map((row) => el("tr", {}, columns.map((c) => el("td",
+    { class: c.unit ? "num" : "", "data-field": c.key },
+    c.unit ? format(row[c.key], c.unit) : (c.label ? c.label(row[c.key]) : row[c.key] ?? "—")))));
+  return el("table", {}, el("thead", {}, head), el("tbody", {}, body));
+}
+
+function chartCard(title, values, unit) {
+  const last = values.length ? values[values.length - 1] : null;
+  return el("div", { class: "card" }, el("h3", {}, `${t(title)} · ${t("daily")}`),
+    svgLine(values, { height: 90, axis: true }),
+    el("div", { class: "muted" }, `${t(title)}: ${format(last, unit)}`));
+}
+
+const DRAW = {
+  summary(data) {
+    if (!data.dates.length) return [el("p", {}, t("noData"))];
+    return [el("div", { class: "grid" }, data.kpis.map((kpi) => el("div",
+      { class: "card", "data-metric": kpi.metric, "data-value": kpi.value ?? "" },
+      el("h3", {}, lang === "ko" ? kpi.label_ko : kpi.label_en),
+      el("div", { class: "value" }, format(kpi.value, kpi.unit)),
+      changeLine(kpi), svgLine(kpi.series, { height: 36 }))))];
+  },
+  sales(data) {
+    const d = data.daily;
+    return [
+      el("div", { class: "charts" },
+        chartCard("revenue", d.revenue, "usd"), chartCard("conversion_rate", d.conversion_rate, "ratio"),
+        chartCard("aov", d.aov, "usd")),
+      el("section", {}, el("h2", {}, t("categories")), table([
+        { key: "product_category", title: "category", label: (v) => v }, { key: "viewed", unit: "count" },
+        { key: "bought", unit: "count" }, { key: "conversion_rate", unit: "ratio" },
+        { key: "product_revenue", unit: "usd" }], data.categories)),
+      el("section", {}, el("h2", {}, t("products")), table([
+        { key: "product_name", title: "product", label: (v) => v }, { key: "viewed", unit: "count" },
+        { key: "bought", unit: "count" }, { key: "conversion_rate", unit: "ratio" },
+        { key: "product_revenue", unit: "usd" }], data.products)),
+    ];
+  },
+  traffic(data) {
+    const d = data.daily;
+    const top = data.funnel[0].sessions || 1;
+    const funnel = el("table", { class: "funnel" }, data.funnel.map((step) => el("tr",
+      { "data-step": step.step },
+      el("td", {}, t(step.step)),
+      el("td", {}, el("div", { class: "bar", style: `width:${(step.sessions / top) * 100}%` })),
+      el("td", { class: "num" }, format(step.sessions, "count")),
+      el("td", { class: "num muted" }, step.drop_off === undefined ? "" : `${t("drop_off")} ${format(step.drop_off, "ratio")}`))));
+    return [
+      el("div", { class: "charts" }, chartCard("sessions", d.sessions, "count"),
+        chartCard("bounce_rate", d.bounce_rate, "ratio"),
+        chartCard("pages_per_session", d.pages_per_session, "decimal")),
+      el("section", {}, el("h2", {}, t("funnel")), funnel),
+      el("section", {}, el("h2", {}, t("channels")), table([
+        { key: "channel", label: (v) => v }, { key: "sessions", unit: "count" },
+        { key: "bounce_rate", unit: "ratio" }, { key: "conversion_rate", unit: "ratio" }], data.channels)),
+      el("section", {}, el("h2", {}, t("landing")), table([
+        { key: "page", label: (v) => v }, { key: "entrances", unit: "count" },
+        { key: "bounce_rate", unit: "ratio" }], data.landing_pages)),
+      el("section", {}, el("h2", {}, t("exits")), table([
+        { key: "page", label: (v) => v }, { key: "exits", title: "exitsCount", unit: "count" },
+        { key: "exit_rate", unit: "ratio" }], data.exit_pages)),
+    ];
+  },
+  news(data) {
+    return [
+      el("div", { class: "card" }, el("h3", {}, `${t("sentiment")} · ${t("daily")}`),
+        svgLine(data.daily.map((d) => d.sentiment), { height: 90, axis: true })),
+      el("section", {}, el("h2", {}, t("articles")), el("table", {}, data.articles.map((a) =>
+        el("tr", {}, el("td", {}, a.published.slice(0, 10)),
+          el("td", {}, el("a", { href: a.link, target: "_blank", rel: "noopener" }, a.title)),
+          el("td", { class: `num ${a.sentiment > 0.1 ? "good" : a.sentiment < -0.1 ? "bad" : "muted"}` },
+            a.sentiment.toFixed(2)))))),
+    ];
+  },
+};
+
+function periodLabel(value) {
+  const days = /^(\d+)d$/.exec(value);
+  if (!days) return null;
+  return lang === "ko" ? `최근 ${days[1]}일` : `Last ${days[1]} days`;
+}
+
+function current() {
+  return TABS.includes(params.get("tab")) ? params.get("tab") : "summary";
+}
+
+function drawControls() {
+  const nav = document.getElementById("tabs");
+  nav.replaceChildren(...TABS.map((name) => {
+    const button = el("button", { type: "button", role: "tab", "data-tab": name,
+      "aria-selected": String(name === current()) }, t(name));
+    button.addEventListener("click", () => { params.set("tab", name); refresh(); });
+    return button;
+  }));
+  const form = document.getElementById("filters");
+  const fields = [["period", FILTER_CHOICES.period], ["visitor_type", FILTER_CHOICES.visitor_type],
+    ["device", FILTER_CHOICES.device], ["channel", FILTER_CHOICES.channel]];
+  const controls = fields.map(([name, choices]) => {
+    const select = el("select", { name }, choices.map((value) =>
+      el("option", { value }, value === "" ? t("all") : periodLabel(value) || t(value))));
+    select.value = params.get(name) || (name === "period" ? "28d" : "");
+    select.addEventListener("change", () => {
+      select.value ? params.set(name, select.value) : params.delete(name);
+      refresh();
+    });
+    return el("label", {}, t(name), select);
+  });
+  const country = el("input", { name: "country", list: "", placeholder: t("all"),
+    value: params.get("country") || "" });
+  country.addEventListener("change", () => {
+    country.value ? params.set("country", country.value) : params.delete("country");
+    refresh();
+  });
+  form.replaceChildren(...controls, el("label", {}, t("country"), country));
+}
+
+let generation = 0;
+async function refresh() {
+  history.replaceState(null, "", `${location.pathname}?${params}`);  // a view can be shared
+  drawControls();
+  const view = document.getElementById("view");
+  const mine = ++generation;
+  view.replaceChildren(el("p", { class: "loading" }, t("loading")));
+  const query = new URLSearchParams(params);
+  query.delete("tab");
+  query.delete("lang");
+  try {
+    const response = await fetch(`/api/tab/${current()}?${query}`);
+    const data = await response.json();
+    if (mine !== generation) return;
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    view.replaceChildren(...DRAW[current()](data));
+    view.dataset.ready = current();
+  } catch (error) {
+    if (mine !== generation) return;
+    view.replaceChildren(el("div", { class: "error", role: "alert" },
+      el("strong", {}, t("failed")), el("div", {}, error.message)));
+    view.dataset.ready = "error";
+  }
+}
+
+function applyTheme(theme) {
+  document.body.className = `theme-${["dark", "contrast"].includes(theme) ? theme : "default"}`;
+}
+
+async function joinTeams() {
+  if (!window.microsoftTeams) return;
+  try {
+    await Promise.race([microsoftTeams.app.initialize(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("not in Teams")), 1500))]);
+    const context = await microsoftTeams.app.getContext();
+    applyTheme(context.app.theme);
+    const locale = (context.app.locale || "").toLowerCase();
+    if (!params.get("lang") && locale.startsWith("en") && lang !== "en") {
+      lang = "en";
+      document.documentElement.lang = lang;
+      refresh();
+    }
+    microsoftTeams.app.registerOnThemeChangeHandler(applyTheme);
+    microsoftTeams.app.notifySuccess();
+  } catch {
+    // A plain browser: no Teams host to talk to; the page works on its own.
+  }
+}
+
+if (window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches) applyTheme("dark");
+document.documentElement.lang = lang;
+refresh();
+joinTeams();

@@ -1,0 +1,97 @@
+"""The dashboard tab: `GET /tab` (the page), `GET /api/tab/{name}` (its numbers, JSON),
+`GET /tab/config` (a team tab's configuration page), `GET /tab/static/...` (scripts and
+style) and `GET /tab/teams.js` (the Teams JavaScript SDK, npm-pinned).
+
+The page is static: it reads its view from the URL (`?tab=sales&period=28d&device=mobile`)
+and asks the JSON API, which computes with kpi/dashboard.py, the metric layer the bot
+answers with. A bad filter is a 400 with a one-line reason the page shows; a broken
+warehouse a 503 with a correlation id in the log, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from kpi import dashboard
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+ROOT = Path(__file__).resolve().parents[1]
+TEAMS_JS = ROOT / "node_modules/@microsoft/teams-js/dist/umd/MicrosoftTeams.min.js"
+# Teams renders a tab in an iframe; only Teams and Microsoft 365 hosts may frame it.
+FRAME_ANCESTORS = (
+    "frame-ancestors 'self' https://teams.microsoft.com https://*.teams.microsoft.com "
+    "https://*.cloud.microsoft https://*.office.com https://outlook.office.com "
+    "https://*.skype.com"
+)
+
+
+def add_routes(
+    app: web.Application, *, warehouse: Any, zone: str, today: Callable[[], dt.date]
+) -> None:
+    async def page(_request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "tab.html", headers=_page_headers())
+
+    async def config(_request: web.Request) -> web.StreamResponse:
+        return web.FileResponse(STATIC / "tab-config.html", headers=_page_headers())
+
+    async def static(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        if name not in {"tab.js", "tab.css", "tab-config.js"}:  # no listing, no paths
+            raise web.HTTPNotFound()
+        return web.FileResponse(STATIC / name, headers={"Cache-Control": "no-cache"})
+
+    async def teams_js(_request: web.Request) -> web.StreamResponse:
+        if not TEAMS_JS.is_file():
+            raise web.HTTPNotFound(text="the Teams SDK is not installed (npm ci)")
+        return web.FileResponse(TEAMS_JS, headers={"Cache-Control": "max-age=86400"})
+
+    async def api(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        try:
+            body = await asyncio.to_thread(_tab, name, dict(request.query))
+        except dashboard.FilterError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        except Exception:
+            correlation_id = uuid.uuid4().hex[:12]
+            log.exception("the dashboard failed [%s]", correlation_id)
+            return web.json_response(
+                {"error": f"the numbers are unavailable right now (error id {correlation_id})"},
+                status=503,
+            )
+        return web.json_response(body, dumps=lambda data: json.dumps(data, default=str))
+
+    def _tab(name: str, params: dict[str, str]) -> dict[str, Any]:
+        if name not in dashboard.TABS:
+            raise dashboard.FilterError(
+                f"tab must be one of {', '.join(dashboard.TABS)}, not {name!r}"
+            )
+        view = dashboard.parse_view(params, as_of=today(), warehouse=warehouse, zone=zone)
+        return dashboard.tab(name, warehouse, view, zone=zone)
+
+    app.router.add_get("/tab", page)
+    app.router.add_get("/tab/config", config)
+    app.router.add_get("/tab/static/{name}", static)
+    app.router.add_get("/tab/teams.js", teams_js)
+    app.router.add_get("/api/tab/{name}", api)
+
+
+def _page_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            f"{FRAME_ANCESTORS}"
+        ),
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+    }
