@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from kpi import dashboard
+from kpi.query import known_values
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,23 @@ FRAME_ANCESTORS = (
 )
 
 
+# Filter values (countries, channels) change when new data brings a new one; reading the
+# distinct values of a year of sessions costs ~150 ms a request, so they are kept a while.
+KNOWN_VALUES_SECONDS = 600
+
+
 def add_routes(
     app: web.Application, *, warehouse: Any, zone: str, today: Callable[[], dt.date]
 ) -> None:
+    cache: dict[str, tuple[float, list[str]]] = {}
+
+    def known(name: str) -> list[str]:
+        kept = cache.get(name)
+        if kept is None or time.monotonic() - kept[0] > KNOWN_VALUES_SECONDS:
+            kept = (time.monotonic(), known_values(warehouse, name, zone=zone))
+            cache[name] = kept
+        return kept[1]
+
     async def page(_request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "tab.html", headers=_page_headers())
 
@@ -76,7 +92,7 @@ def add_routes(
             raise dashboard.FilterError(
                 f"tab must be one of {', '.join(dashboard.TABS)}, not {name!r}"
             )
-        view = dashboard.parse_view(params, as_of=today(), warehouse=warehouse, zone=zone)
+        view = dashboard.parse_view(params, as_of=today(), zone=zone, known=known)
         return dashboard.tab(name, warehouse, view, zone=zone)
 
     app.router.add_get("/tab", page)

@@ -13,7 +13,7 @@ Pure: no I/O but the warehouse passed in, no settings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -67,12 +67,18 @@ class View:
 
 
 def parse_view(
-    params: Mapping[str, str], *, as_of: dt.date, warehouse: Any = None, zone: str = "Asia/Seoul"
+    params: Mapping[str, str],
+    *,
+    as_of: dt.date,
+    warehouse: Any = None,
+    zone: str = "Asia/Seoul",
+    known: Callable[[str], list[str]] | None = None,
 ) -> View:
     """The view a URL's query string names: `period` (7d, 14d, 28d, 30d, 90d; default
     28d) or `start` and `end` (YYYY-MM-DD), and any of country, visitor_type, device,
     channel. A bad value raises FilterError; with a warehouse, filter values are matched
-    to the stored ones (any case) and one the data does not have is an error too."""
+    to the stored ones (any case) and one the data does not have is an error too.
+    `known(dimension)` may stand in for reading the stored values each time (a cache)."""
     if params.get("start") or params.get("end"):
         try:
             start = dt.date.fromisoformat(params.get("start", ""))
@@ -96,8 +102,13 @@ def parse_view(
             continue
         dim = DIMENSIONS[name]
         try:
-            known = known_values(warehouse, name, zone=zone) if warehouse is not None else None
-            filters.append((name, canonical_value(dim, value, known)))
+            if known is not None:
+                stored = known(name)
+            elif warehouse is not None:
+                stored = known_values(warehouse, name, zone=zone)
+            else:
+                stored = None
+            filters.append((name, canonical_value(dim, value, stored)))
         except CatalogError as exc:
             raise FilterError(f"{name}: {exc}") from None
     return View(start, end, tuple(filters))

@@ -113,16 +113,16 @@ def parse_feed(
     fallback_source = fallback_source or Path(source).stem or source
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
 
-    articles: dict[str, Article] = {}
+    articles: list[Article] = []
     skipped = 0
     for entry in entries:
         article = _article(entry, fallback_source, now)
         if article is None:
             skipped += 1
         else:
-            # The same story twice in one feed is kept once (the first, as the feed lists).
-            articles.setdefault(article.article_id, article)
-    newest = sorted(articles.values(), key=lambda a: a.published, reverse=True)
+            # Repeats within the feed are kept: the store drops and counts them.
+            articles.append(article)
+    newest = sorted(articles, key=lambda a: a.published, reverse=True)  # stable for ties
     skipped += max(0, len(newest) - max_entries)
     return Feed(source, feed_title, tuple(newest[:max_entries]), skipped)
 
@@ -144,9 +144,7 @@ def normalise_link(link: str) -> str:
     query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                    if not _TRACKING.match(k))  # fmt: skip
     path = parts.path.rstrip("/") or ""
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), "")
-    )
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
 
 
 def article_id(link: str, guid: str, title: str, source: str) -> str:
@@ -258,6 +256,10 @@ def _describe(error: object) -> str:
     return text[:200]
 
 
+def _size(count: int) -> str:
+    return f"{count / 1e6:.1f} MB" if count >= 100_000 else f"{count:,} bytes"
+
+
 def _read_file(name: str, max_bytes: int) -> bytes:
     path = Path(name).expanduser()
     try:
@@ -267,7 +269,7 @@ def _read_file(name: str, max_bytes: int) -> bytes:
             raise FeedError(name, "not a file")
         size = path.stat().st_size
         if size > max_bytes:
-            raise FeedError(name, f"file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit")
+            raise FeedError(name, f"file is {_size(size)}, over the {_size(max_bytes)} limit")
         return path.read_bytes()
     except OSError as error:
         raise FeedError(name, error.strerror or str(error)) from error
@@ -291,7 +293,7 @@ def _fetch(url: str, max_bytes: int, timeout: float) -> bytes:
     except (TimeoutError, OSError, ValueError) as error:
         raise FeedError(url, f"cannot fetch: {error}") from error
     if len(data) > max_bytes:
-        raise FeedError(url, f"response is over the {max_bytes / 1e6:.0f} MB limit")
+        raise FeedError(url, f"response is over the {_size(max_bytes)} limit")
     return data
 
 

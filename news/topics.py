@@ -83,7 +83,9 @@ def load_topics(path: str | Path) -> dict[str, tuple[str, ...]]:
         if not isinstance(keywords, list) or not keywords:
             raise ValueError(f"{where}: topic {name!r} needs a non-empty list of keywords")
         if not all(isinstance(k, str) and k.strip() for k in keywords):
-            raise ValueError(f"{where}: topic {name!r} has a keyword that is not a non-empty string")
+            raise ValueError(
+                f"{where}: topic {name!r} has a keyword that is not a non-empty string"
+            )
         topics[name] = tuple(k.strip() for k in keywords)
     return topics
 
@@ -105,9 +107,7 @@ def _compiled(
         if latin:
             # Boundaries are Latin letters and digits only, not \w: "YouTube에서" must match,
             # and \w counts Hangul as a word character.
-            words = "|".join(
-                r"\s+".join(map(re.escape, k.split())) for k in latin
-            )
+            words = "|".join(r"\s+".join(map(re.escape, k.split())) for k in latin)
             pattern = re.compile(
                 rf"(?<![A-Za-z0-9])(?:{words})(?:s|es|'s|’s)?(?![A-Za-z0-9])", re.IGNORECASE
             )

@@ -149,7 +149,7 @@ def test_inside_teams_the_tab_follows_the_theme_and_the_locale(four_weeks, tmp_p
             await page.route("**/tab/teams.js", lambda route: route.fulfill(
                 body=FAKE_TEAMS_SDK, content_type="application/javascript"))  # fmt: skip
             await page.goto(f"{base}/tab?tab=summary")
-            await page.wait_for_function("document.body.className === 'theme-dark'")
+            await page.wait_for_selector("body.theme-dark")
             await page.wait_for_selector("button[data-tab=sales]:has-text('Sales')")
             assert await page.evaluate("window.__notified") is True
             await page.wait_for_selector("[data-metric=sessions] h3:has-text('Sessions')")

@@ -288,5 +288,10 @@ async function joinTeams() {
 
 if (window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches) applyTheme("dark");
 document.documentElement.lang = lang;
-refresh();
-joinTeams();
+// The SDK (200 KB) loads once the first numbers are drawn, so it never delays them.
+refresh().finally(() => {
+  const sdk = document.createElement("script");
+  sdk.src = "/tab/teams.js";
+  sdk.onload = joinTeams;
+  document.head.append(sdk);
+});
