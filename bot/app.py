@@ -204,7 +204,10 @@ def create_app(
         return web.FileResponse(path, headers={"Content-Type": "application/pdf"})
 
     app.router.add_get("/docs/{doc_id}.pdf", document)
-    add_tab_routes(app, warehouse=warehouse, zone=settings.timezone, today=bot.today)
+    add_tab_routes(
+        app, warehouse=warehouse, zone=settings.timezone, today=bot.today,
+        news_path=settings.news_path,
+    )  # fmt: skip
     deliverer = Deliverer(state, send_card)
     app[DELIVERER] = deliverer
     if scheduler:

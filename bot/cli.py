@@ -829,6 +829,33 @@ def indexer_status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  {q.name}: {q.reason}")
 
 
+@cli.group()
+def news() -> None:
+    """News for the dashboard: RSS/Atom feeds, topics and sentiment."""
+
+
+@news.command("ingest")
+@click.argument("sources", nargs=-1)
+@click.option("--sample", is_flag=True, help="Also ingest the sample feed the project ships.")
+@click.pass_context
+def news_ingest(ctx: click.Context, sources: tuple[str, ...], sample: bool) -> None:
+    """Read feeds (URLs or files), tag topics, score sentiment, store new articles."""
+    from news import NewsStore, ingest
+    from news.sample import SAMPLE_FEED
+
+    settings = _settings(ctx)
+    sources = (*sources, str(SAMPLE_FEED)) if sample else sources
+    if not sources:
+        _fail("name at least one feed (a URL or a file), or pass --sample")
+    with NewsStore(settings.news_path) as store:
+        report = ingest(list(sources), store)
+    click.echo(f"news: {report.summary()}")
+    for source, reason in report.failed:
+        click.echo(f"news: {source}: {reason}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
 @cli.command("package")
 @click.option("--bot-id", help="The Azure Bot's Microsoft App ID (default: MicrosoftAppId).")
 @click.option("--domain", help="The bot's public host (default: COMMERCY_PUBLIC_URL's host).")

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     index_max_pages: int = Field(500, ge=1, le=100_000, validation_alias="COMMERCY_INDEX_MAX_PAGES")
     rag_min_score: float = Field(0.5, ge=0, le=1, validation_alias="COMMERCY_RAG_MIN_SCORE")
     indexer: bool = Field(True, validation_alias="COMMERCY_INDEXER")
+    # News for the dashboard's 뉴스 tab: `commercy news ingest` fills this SQLite file.
+    news_path: str = Field("data/news.sqlite3", validation_alias="COMMERCY_NEWS_PATH")
     # Embeddings (hybrid search), when configured: Azure OpenAI (endpoint, key or Entra
     # ID, the deployment as the model) or any OpenAI-compatible base URL. None offline.
     embedding_model: str = Field(

@@ -44,7 +44,12 @@ KNOWN_VALUES_SECONDS = 600
 
 
 def add_routes(
-    app: web.Application, *, warehouse: Any, zone: str, today: Callable[[], dt.date]
+    app: web.Application,
+    *,
+    warehouse: Any,
+    zone: str,
+    today: Callable[[], dt.date],
+    news_path: str | None = None,
 ) -> None:
     cache: dict[str, tuple[float, list[str]]] = {}
 
@@ -88,12 +93,36 @@ def add_routes(
         return web.json_response(body, dumps=lambda data: json.dumps(data, default=str))
 
     def _tab(name: str, params: dict[str, str]) -> dict[str, Any]:
+        if name == "news":
+            return _news(params)
         if name not in dashboard.TABS:
             raise dashboard.FilterError(
                 f"tab must be one of {', '.join(dashboard.TABS)}, not {name!r}"
             )
         view = dashboard.parse_view(params, as_of=today(), zone=zone, known=known)
         return dashboard.tab(name, warehouse, view, zone=zone)
+
+    def _news(params: dict[str, str]) -> dict[str, Any]:
+        from news import NewsStore
+
+        view = dashboard.parse_view({"period": params.get("period", ""), "start":
+                                     params.get("start", ""), "end": params.get("end", "")},
+                                    as_of=today(), zone=zone)  # fmt: skip
+        topic = params.get("topic") or None
+        if not news_path or not Path(news_path).exists():
+            return {"tab": "news", "view": view.to_dict(), "daily": [], "articles": []}
+        with NewsStore(news_path) as store:
+            articles = store.articles(view.start, view.end, topic, zone=zone)
+            daily = store.daily_sentiment(view.start, view.end, topic, zone=zone)
+        return {
+            "tab": "news", "view": view.to_dict(), "topic": topic,
+            "daily": [{"date": d.day.isoformat(), "sentiment": d.mean_sentiment,
+                       "count": d.count} for d in daily],
+            "articles": [{"title": a.title, "link": a.link, "source": a.source,
+                          "published": a.published.isoformat(), "lang": a.lang,
+                          "topics": list(a.topics), "sentiment": a.sentiment}
+                         for a in articles],
+        }  # fmt: skip
 
     app.router.add_get("/tab", page)
     app.router.add_get("/tab/config", config)

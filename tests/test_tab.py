@@ -174,3 +174,30 @@ def test_the_page_may_be_framed_only_by_teams_and_serves_the_sdk(four_weeks, tmp
                 assert response.status == 200 and "microsoftTeams" in await response.text()
 
     asyncio.run(scenario())
+
+
+@needs_chromium
+def test_the_news_tab_shows_the_ingested_articles_and_their_sentiment(four_weeks, tmp_path):
+    from news import NewsStore, ingest
+    from news.sample import SAMPLE_FEED
+
+    news_path = tmp_path / "news.sqlite3"
+    with NewsStore(news_path) as store:
+        assert ingest([str(SAMPLE_FEED)], store).added == 40
+        expected = store.articles(*LAST_28, "fashion")
+
+    async def scenario():
+        from playwright.async_api import async_playwright
+
+        settings = Settings(COMMERCY_TIMEZONE="Asia/Seoul", COMMERCY_NEWS_PATH=str(news_path))
+        bot = running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db"))
+        async with bot as (base, _c, _a), async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+            assert await open_tab(page, f"{base}/tab?tab=news&topic=fashion") == "news"
+            await page.screenshot(path=str(ARTIFACTS / "tab-news.png"), full_page=True)
+            titles = await page.locator("main table a").all_inner_texts()
+            assert titles == [a.title for a in expected] and titles
+            await browser.close()
+
+    asyncio.run(scenario())
