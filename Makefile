@@ -73,6 +73,7 @@ bench: setup data
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_rag.py
 	$(BIN)/python bench/bench_llm.py
+	$(BIN)/python bench/bench_tab.py
 
 lint: setup
 	$(BIN)/ruff check .
