@@ -22,6 +22,7 @@ from msrest.serialization import Model
 
 import cards
 from bot.state import StateStore
+from cards.assistant import CONFIRM_VERB
 from dialogs.answer import AskContext, Reply, answer, language_of, why_reply
 from dialogs.rag import Library
 from kpi.query import MetricQuery
@@ -293,7 +294,6 @@ class _InvokeBody(Model):
 
 
 ALERT_VERBS = ("ack", "snooze", "why")
-CONFIRM_VERB = "confirm"  # cards.assistant.CONFIRM_VERB
 
 
 def _invoke_response(status: int, kind: str, value: Any) -> InvokeResponse:
