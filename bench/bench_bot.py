@@ -26,7 +26,7 @@ from aiohttp import ClientSession, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.botkit import Connector, activity, free_port
+from tests.botkit import Connector, activity, free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [
@@ -103,15 +103,7 @@ async def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with ClientSession() as http:
-            for _ in range(200):
-                try:
-                    async with http.get(f"{base}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                await asyncio.sleep(0.1)
+        await wait_until_healthy(base, seconds=20)
         await one_run(base, connector, len(QUESTIONS), run=0)  # warm: caches, first compiles
         p50s, p95s = [], []
         for run in range(1, args.runs + 1):

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from aiohttp import ClientSession  # noqa: E402
 
-from tests.botkit import free_port  # noqa: E402
+from tests.botkit import free_port, wait_until_healthy  # noqa: E402
 from tests.test_playground import CHROMIUM  # noqa: E402
 
 TARGET_MS = 1000
@@ -63,15 +63,7 @@ async def main() -> None:
 async def measure(base: str, runs: int) -> None:
     from playwright.async_api import async_playwright
 
-    async with ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            await asyncio.sleep(0.1)
+    await wait_until_healthy(base)
     first_views: dict[str, list[float]] = {name: [] for name in VIEWS}
     api: dict[str, list[float]] = {name: [] for name in VIEWS}
     async with async_playwright() as p, ClientSession() as http:

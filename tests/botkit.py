@@ -193,3 +193,17 @@ async def post(
     ) as response:
         text = await response.text()
         return response.status, text
+
+
+async def wait_until_healthy(base: str, seconds: float = 30.0) -> None:
+    """Wait for a bot started in another process to answer /healthz with 200."""
+    async with ClientSession() as http:
+        for _ in range(int(seconds * 10)):
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except OSError:  # not listening yet
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{base} did not become healthy within {seconds:g} s")

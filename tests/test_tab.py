@@ -28,12 +28,17 @@ needs_chromium = pytest.mark.skipif(
 LAST_28 = (TODAY - dt.timedelta(days=28), TODAY - dt.timedelta(days=1))
 
 
+def tab_bot(warehouse, tmp_path, **settings):
+    """The bot (serving the tab) on a free port, as of TODAY."""
+    return running_bot(Settings(COMMERCY_TIMEZONE="Asia/Seoul", **settings), warehouse,
+                       today=TODAY, state_path=str(tmp_path / "s.sqlite3"))  # fmt: skip
+
+
 @asynccontextmanager
-async def tab_browser(warehouse, tmp_path):
+async def tab_browser(warehouse, tmp_path, **settings):
     from playwright.async_api import async_playwright
 
-    settings = Settings(COMMERCY_TIMEZONE="Asia/Seoul")
-    bot = running_bot(settings, warehouse, today=TODAY, state_path=str(tmp_path / "s.sqlite3"))
+    bot = tab_bot(warehouse, tmp_path, **settings)
     async with bot as (base, _connector, _app), async_playwright() as p:
         browser = await p.chromium.launch(
             executable_path=CHROMIUM,
@@ -109,9 +114,7 @@ def test_a_bad_filter_in_the_url_is_explained_not_a_blank_page(four_weeks, tmp_p
 
 def test_the_json_api_refuses_bad_input_with_a_reason(four_weeks, tmp_path):
     async def scenario():
-        settings = Settings(COMMERCY_TIMEZONE="Asia/Seoul")
-        bot = running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db"))
-        async with bot as (base, _c, _a), ClientSession() as http:
+        async with tab_bot(four_weeks, tmp_path) as (base, _c, _a), ClientSession() as http:
             for path, reason in (
                 ("/api/tab/summary?start=2026-11-10&end=2026-11-01", "before it starts"),
                 ("/api/tab/summary?start=yesterday", "must both be dates"),
@@ -162,9 +165,7 @@ def test_inside_teams_the_tab_follows_the_theme_and_the_locale(four_weeks, tmp_p
 
 def test_the_page_may_be_framed_only_by_teams_and_serves_the_sdk(four_weeks, tmp_path):
     async def scenario():
-        settings = Settings(COMMERCY_TIMEZONE="Asia/Seoul")
-        bot = running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db"))
-        async with bot as (base, _c, _a), ClientSession() as http:
+        async with tab_bot(four_weeks, tmp_path) as (base, _c, _a), ClientSession() as http:
             for path in ("/tab", "/tab/config"):
                 async with http.get(base + path) as response:
                     assert response.status == 200
@@ -187,17 +188,11 @@ def test_the_news_tab_shows_the_ingested_articles_and_their_sentiment(four_weeks
         expected = store.articles(*LAST_28, "fashion")
 
     async def scenario():
-        from playwright.async_api import async_playwright
-
-        settings = Settings(COMMERCY_TIMEZONE="Asia/Seoul", COMMERCY_NEWS_PATH=str(news_path))
-        bot = running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db"))
-        async with bot as (base, _c, _a), async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+        bot = tab_browser(four_weeks, tmp_path, COMMERCY_NEWS_PATH=str(news_path))
+        async with bot as (base, page):
             assert await open_tab(page, f"{base}/tab?tab=news&topic=fashion") == "news"
             await page.screenshot(path=str(ARTIFACTS / "tab-news.png"), full_page=True)
             titles = await page.locator("main table a").all_inner_texts()
             assert titles == [a.title for a in expected] and titles
-            await browser.close()
 
     asyncio.run(scenario())
