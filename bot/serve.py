@@ -120,6 +120,7 @@ def run(settings: Settings, *, port: int, playground_port: int | None) -> None:
     playground = start_playground(port, playground_port) if playground_port else None
     indexer = start_indexer() if settings.indexer else None
     print(f"Commercy is listening on http://localhost:{port}/api/messages", flush=True)
+    print(f"The KPI dashboard (the app's tab): http://localhost:{port}/tab", flush=True)
     if playground is not None:
         print(
             f"Open the Agents Playground in a browser: http://localhost:{playground_port}",
