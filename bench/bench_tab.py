@@ -1,6 +1,6 @@
 """The dashboard tab on the full sample year: the first view of each tab in a real
-browser (Debian's Chromium through Playwright: from navigation to the numbers drawn,
-target under 1 s), and its JSON API per tab. The bot runs as `commercy serve`, its own
+browser (Debian's Chromium through Playwright: from navigation to the numbers painted,
+on the page's own clock, target under 1 s), and its JSON API per tab. The bot runs as `commercy serve`, its own
 process, as deployed. Medians over several runs; each run opens a fresh page with
 filters a marketer would use.
 
@@ -29,6 +29,10 @@ from tests.botkit import free_port, wait_until_healthy  # noqa: E402
 from tests.test_playground import CHROMIUM  # noqa: E402
 
 TARGET_MS = 1000
+# The page marks its first view once the numbers are painted; its clock starts at navigation.
+FIRST_VIEW = "performance.getEntriesByName('commercy:first-view')[0].startTime"
+API_REQUESTS = ("performance.getEntriesByType('resource')"
+                ".filter((e) => e.name.includes('/api/tab/')).length")  # fmt: skip
 VIEWS = {
     "summary": "tab=summary&period=28d",
     "sales": "tab=sales&period=28d&device=mobile",
@@ -66,6 +70,7 @@ async def measure(base: str, runs: int) -> None:
     await wait_until_healthy(base)
     first_views: dict[str, list[float]] = {name: [] for name in VIEWS}
     api: dict[str, list[float]] = {name: [] for name in VIEWS}
+    walls: dict[str, list[float]] = {name: [] for name in VIEWS}
     async with async_playwright() as p, ClientSession() as http:
         browser = await p.chromium.launch(
             executable_path=CHROMIUM,
@@ -77,7 +82,11 @@ async def measure(base: str, runs: int) -> None:
                 started = time.perf_counter()
                 await page.goto(f"{base}/tab?{query}")
                 await page.wait_for_selector(f"main[data-ready={name}]", timeout=60_000)
-                took = time.perf_counter() - started
+                wall = time.perf_counter() - started
+                took = await page.evaluate(FIRST_VIEW) / 1000
+                asked = await page.evaluate(API_REQUESTS)
+                if asked != 1:
+                    raise SystemExit(f"{name}: the page asked the API {asked} times, not once")
                 await page.close()
                 started = time.perf_counter()
                 async with http.get(f"{base}/api/tab/{name}?{query}") as response:
@@ -85,13 +94,16 @@ async def measure(base: str, runs: int) -> None:
                 api_took = time.perf_counter() - started
                 if run:
                     first_views[name].append(took)
+                    walls[name].append(wall)
                     api[name].append(api_took)
         await browser.close()
     for name in VIEWS:
         view = statistics.median(first_views[name]) * 1000
         api_ms = statistics.median(api[name]) * 1000
+        wall = statistics.median(walls[name]) * 1000
         print(f"{name:8} first view in the browser: {view:4.0f} ms (target {TARGET_MS}, ratio "
-              f"{view / TARGET_MS:.2f}); JSON API {api_ms:4.0f} ms")  # fmt: skip
+              f"{view / TARGET_MS:.2f}; {wall:4.0f} ms as Playwright saw it, with a new "
+              f"renderer and its polling); JSON API {api_ms:4.0f} ms")  # fmt: skip
     print(f"medians of {runs} runs, full sample year; measured "
           f"{dt.datetime.now():%Y-%m-%d %H:%M} on {os.cpu_count()} cores")  # fmt: skip
 

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -60,8 +62,12 @@ def add_routes(
             cache[name] = kept
         return kept[1]
 
-    async def page(_request: web.Request) -> web.StreamResponse:
-        return web.FileResponse(STATIC / "tab.html", headers=_page_headers())
+    async def page(request: web.Request) -> web.StreamResponse:
+        # The numbers are asked for by the page itself, before its script has loaded.
+        link = (f'<link rel="preload" as="fetch" crossorigin="anonymous" id="first-view" '
+                f'href="{html.escape(first_view_url(request.query))}">')  # fmt: skip
+        body = (STATIC / "tab.html").read_text(encoding="utf-8").replace("<!--preload-->", link)
+        return web.Response(text=body, content_type="text/html", headers=_page_headers())
 
     async def config(_request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC / "tab-config.html", headers=_page_headers())
@@ -129,6 +135,15 @@ def add_routes(
     app.router.add_get("/tab/static/{name}", static)
     app.router.add_get("/tab/teams.js", teams_js)
     app.router.add_get("/api/tab/{name}", api)
+
+
+def first_view_url(query: Mapping[str, str]) -> str:
+    """The JSON API address for the page at `/tab?{query}`: its tab (summary unless it
+    names another) with every other parameter but the page's language."""
+    name = query.get("tab", "")
+    name = name if name in (*dashboard.TABS, "news") else "summary"
+    rest = [(k, v) for k, v in query.items() if k not in {"tab", "lang"}]
+    return f"/api/tab/{name}" + (f"?{urlencode(rest)}" if rest else "")
 
 
 def _page_headers() -> dict[str, str]:

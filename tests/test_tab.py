@@ -74,6 +74,9 @@ def test_the_summary_shows_the_metric_layers_numbers_for_the_filters(four_weeks,
                 shown = await page.inner_text(f"[data-metric={metric}] .value")
                 assert shown == format_value(expected[metric], unit)
             assert "device=mobile" in page.url and "visitor_type=new" in page.url
+            asked = await page.evaluate("performance.getEntriesByType('resource')"
+                                        ".filter((e) => e.name.includes('/api/tab/')).length")
+            assert asked == 1  # the preloaded response was the one drawn
 
     asyncio.run(scenario())
 
@@ -173,6 +176,20 @@ def test_the_page_may_be_framed_only_by_teams_and_serves_the_sdk(four_weeks, tmp
                     assert "frame-ancestors 'self' https://teams.microsoft.com" in policy
             async with http.get(f"{base}/tab/teams.js") as response:
                 assert response.status == 200 and "microsoftTeams" in await response.text()
+
+    asyncio.run(scenario())
+
+
+def test_the_page_asks_for_its_first_numbers_before_its_script_loads(four_weeks, tmp_path):
+    async def scenario():
+        async with tab_bot(four_weeks, tmp_path) as (base, _c, _a), ClientSession() as http:
+            async with http.get(f"{base}/tab?tab=traffic&lang=en&device=mobile") as response:
+                page = await response.text()
+            assert 'href="/api/tab/traffic?device=mobile"' in page
+            async with http.get(f'{base}/tab?tab=nope&country="><script>x</script>') as response:
+                page = await response.text()
+            assert "<script>x" not in page
+            assert 'href="/api/tab/summary?country=%22%3E%3Cscript%3Ex%3C%2Fscript%3E"' in page
 
     asyncio.run(scenario())
 
