@@ -25,6 +25,7 @@ QUIET = > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
 
 run: setup data
 	@$(BIN)/commercy kpi summary
+	@$(BIN)/commercy news ingest --sample
 	@$(BIN)/commercy serve
 
 test: setup

@@ -32,7 +32,7 @@ from botbuilder.schema import Activity, ConversationReference
 from bot.delivery import Deliverer
 from bot.documents import document_file, embedder, library, open_index, writer
 from bot.handler import CommercyBot, _apology
-from bot.llm import assistant
+from bot.llm import assistant, news_scorer
 from bot.settings import Settings
 from bot.state import StateStore
 from bot.tab import add_routes as add_tab_routes
@@ -122,6 +122,7 @@ def create_app(
         send_later=send_later,
         library=documents,
         assistant=assistant(settings, state),
+        news_path=settings.news_path,
     )
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
@@ -206,7 +207,7 @@ def create_app(
     app.router.add_get("/docs/{doc_id}.pdf", document)
     add_tab_routes(
         app, warehouse=warehouse, zone=settings.timezone, today=bot.today,
-        news_path=settings.news_path,
+        news_path=settings.news_path, topics=list(settings.topics),
     )  # fmt: skip
     deliverer = Deliverer(state, send_card)
     app[DELIVERER] = deliverer
@@ -231,8 +232,13 @@ def _start_jobs(settings: Settings, state: StateStore, warehouse: Any, deliverer
             thresholds=settings.thresholds,
             holder=f"{os.environ.get('WEBSITE_INSTANCE_ID') or socket.gethostname()}:"
             f"{settings.port}",
+            news_feeds=tuple(settings.feeds),
+            news_path=settings.news_path,
+            news_topics=settings.topics,
+            news_scorer=news_scorer(settings) if settings.feeds else None,
         )
-        jobs = start_scheduler(runtime, settings.state_url, risk_checks=settings.alerts_enabled)
+        jobs = start_scheduler(runtime, settings.state_url, risk_checks=settings.alerts_enabled,
+                               news_every_minutes=settings.news_every_minutes)  # fmt: skip
 
         async def stop(_app: web.Application) -> None:
             jobs.shutdown(wait=False)

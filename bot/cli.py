@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -512,7 +513,8 @@ def ask(ctx: click.Context, question: str, as_of: dt.date | None, as_json: bool)
     documents = library(settings, open_index(settings), embedder(settings), writer(settings))
     context = AskContext(warehouse=_warehouse(ctx), zone=settings.timezone,
                          as_of=_as_of(settings, as_of), library=documents,
-                         assistant=assistant(settings, state))  # fmt: skip
+                         assistant=assistant(settings, state),
+                         news_path=settings.news_path)  # fmt: skip
     reply = answer(question, context)
     if as_json:
         click.echo(json.dumps(reply.to_dict(), ensure_ascii=False, indent=2, default=str))
@@ -836,22 +838,32 @@ def news() -> None:
 
 @news.command("ingest")
 @click.argument("sources", nargs=-1)
-@click.option("--sample", is_flag=True, help="Also ingest the sample feed the project ships.")
+@click.option("--sample", is_flag=True, help="Also ingest the sample feed the project writes.")
 @click.pass_context
 def news_ingest(ctx: click.Context, sources: tuple[str, ...], sample: bool) -> None:
-    """Read feeds (URLs or files), tag topics, score sentiment, store new articles."""
+    """Read feeds (URLs or files; default COMMERCY_NEWS_FEEDS), tag topics, score
+    sentiment (with the chat model when one is set), store new articles."""
+    from bot.llm import news_scorer
     from news import NewsStore, ingest
-    from news.sample import SAMPLE_FEED
+    from news.sample import write_sample_feed
 
     settings = _settings(ctx)
-    sources = (*sources, str(SAMPLE_FEED)) if sample else sources
+    sources = sources or tuple(settings.feeds)
+    if sample:
+        written = write_sample_feed(Path(settings.news_path).with_name("news-sample.xml"),
+                                    dt.datetime.now(settings.zone).date())  # fmt: skip
+        sources = (*sources, str(written))
     if not sources:
-        _fail("name at least one feed (a URL or a file), or pass --sample")
+        _fail("name at least one feed (a URL or a file), set COMMERCY_NEWS_FEEDS, or pass --sample")
+
+    def progress(source: str, report: Any) -> None:
+        click.echo(f"news: {source}: {report.summary()}", err=not report.ok)
+
     with NewsStore(settings.news_path) as store:
-        report = ingest(list(sources), store)
-    click.echo(f"news: {report.summary()}")
-    for source, reason in report.failed:
-        click.echo(f"news: {source}: {reason}", err=True)
+        report = ingest(list(sources), store, topics=settings.topics,
+                        scorer=news_scorer(settings), on_source=progress)  # fmt: skip
+    if len(sources) > 1:
+        click.echo(f"news: {report.summary()}")
     if report.failed:
         sys.exit(1)
 

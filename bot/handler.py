@@ -51,6 +51,7 @@ class CommercyBot(TeamsActivityHandler):
         send_later: Callable[[dict, Callable], Any] | None = None,
         library: Library | None = None,
         assistant: Any = None,
+        news_path: str | None = None,
     ) -> None:
         self.state = state
         self.warehouse = warehouse
@@ -62,6 +63,7 @@ class CommercyBot(TeamsActivityHandler):
         self.send_later = send_later
         self.library = library
         self.assistant = assistant  # dialogs.assistant.Assistant with an LLM; None offline
+        self.news_path = news_path
         self.background: set[asyncio.Task] = set()
 
     # -- installs -------------------------------------------------------------------------
@@ -242,6 +244,7 @@ class CommercyBot(TeamsActivityHandler):
             save_chart=self.chart_url,
             library=self.library,
             assistant=self.assistant,
+            news_path=self.news_path,
         )
         reply = answer(text, context)
         if reply.command == "alerts_on":

@@ -49,6 +49,12 @@ class Runtime:
     deliverer: Deliverer
     now: Callable[[], dt.datetime]
     thresholds: Any = None  # kpi.alerts.Thresholds; None: the defaults
+    # The scheduled news ingest (COMMERCY_NEWS_FEEDS): feeds, where, topics, and the
+    # chat model's scorer (None: the lexicon).
+    news_feeds: tuple[str, ...] = ()
+    news_path: str = ""
+    news_topics: Any = None  # news.topics.Topics; None: the defaults
+    news_scorer: Any = None
     # Who leads: stable across a restart of the same instance (bot/app.py passes host
     # and port), so a bot back from a crash leads again at once instead of waiting for
     # its own old lease to lapse.
@@ -148,8 +154,26 @@ async def risk_check() -> None:
     await runtime.deliverer.deliver_due()
 
 
+async def news_ingest() -> None:
+    """Read the configured feeds into the news store (the 뉴스 tab, "오늘 뉴스 분위기 어때?").
+    A feed that fails is logged and the others go on; a re-read adds no duplicate."""
+    runtime = _leader()
+    if runtime is None or not runtime.news_feeds:
+        return
+    from news import NewsStore, ingest
+    from news.topics import DEFAULT_TOPICS
+
+    def run() -> Any:
+        with NewsStore(runtime.news_path) as store:
+            return ingest(runtime.news_feeds, store, topics=runtime.news_topics or DEFAULT_TOPICS,
+                          scorer=runtime.news_scorer)  # fmt: skip
+
+    report = await asyncio.to_thread(run)
+    (log.warning if report.failed else log.info)("news ingest: %s", report.summary())
+
+
 def start_scheduler(
-    runtime: Runtime, state_url: str, *, risk_checks: bool = True
+    runtime: Runtime, state_url: str, *, risk_checks: bool = True, news_every_minutes: int = 60
 ) -> AsyncIOScheduler:
     """Start the jobs on the running event loop; the schedule persists in the state DB."""
     global RUNTIME
@@ -168,9 +192,19 @@ def start_scheduler(
         "bot.jobs:morning_summaries", "cron", minute="*", second=5, id="morning_summaries",
         replace_existing=True,
     )  # fmt: skip
+    if runtime.news_feeds:
+        scheduler.add_job(
+            "bot.jobs:news_ingest", "interval", minutes=news_every_minutes, id="news_ingest",
+            replace_existing=True, next_run_time=dt.datetime.now(runtime.zone),  # at start too
+        )  # fmt: skip
     scheduler.add_job(
         "bot.jobs:deliver", "interval", seconds=DELIVER_EVERY_SECONDS, id="deliver",
         replace_existing=True, next_run_time=dt.datetime.now(runtime.zone),  # what a crash left
     )  # fmt: skip
     scheduler.start()
+    # The job store outlives the process: a job switched off since the last run (alerts
+    # disabled, feeds unset) is still stored and would run; take it out before it can.
+    for job_id, wanted in (("risk_check", risk_checks), ("news_ingest", bool(runtime.news_feeds))):
+        if not wanted and scheduler.get_job(job_id) is not None:
+            scheduler.remove_job(job_id)
     return scheduler

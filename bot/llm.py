@@ -65,6 +65,19 @@ def shared_llm(settings: Settings) -> Any:
     return _SHARED[key]
 
 
+def news_scorer(settings: Settings) -> Any:
+    """News sentiment from the chat model (news/llm_sentiment.py), or None offline (the
+    lexicon). Its own circuit breaker: a feed of odd articles the model chokes on must
+    not take the chat's model away for a minute."""
+    if not settings.chat_model:
+        return None
+    from dialogs.llm import LLM
+    from news.llm_sentiment import llm_scorer
+
+    return llm_scorer(LLM(chat_model(settings), name=settings.chat_model,
+                          retries=settings.llm_max_retries))  # fmt: skip
+
+
 def assistant(settings: Settings, state: StateStore | None = None) -> Assistant | None:
     """The LLM dialogs, or None offline. Confirmed examples live in the state store."""
     if not settings.chat_model:

@@ -75,8 +75,16 @@ class Settings(BaseSettings):
     index_max_pages: int = Field(500, ge=1, le=100_000, validation_alias="COMMERCY_INDEX_MAX_PAGES")
     rag_min_score: float = Field(0.5, ge=0, le=1, validation_alias="COMMERCY_RAG_MIN_SCORE")
     indexer: bool = Field(True, validation_alias="COMMERCY_INDEXER")
-    # News for the dashboard's 뉴스 tab: `commercy news ingest` fills this SQLite file.
+    # News for the dashboard's 뉴스 tab: `commercy news ingest` fills this SQLite file, and
+    # so does the bot every COMMERCY_NEWS_EVERY_MINUTES from COMMERCY_NEWS_FEEDS (RSS or
+    # Atom URLs or files, comma-separated; empty: no scheduled ingest).
     news_path: str = Field("data/news.sqlite3", validation_alias="COMMERCY_NEWS_PATH")
+    news_feeds: str = Field("", validation_alias="COMMERCY_NEWS_FEEDS")
+    news_every_minutes: int = Field(
+        60, ge=5, le=1440, validation_alias="COMMERCY_NEWS_EVERY_MINUTES"
+    )
+    # A JSON file {"topic": ["keyword", ...]}; empty: parent_company, ecommerce, fashion.
+    news_topics: str = Field("", validation_alias="COMMERCY_NEWS_TOPICS")
     # Embeddings (hybrid search), when configured: Azure OpenAI (endpoint, key or Entra
     # ID, the deployment as the model) or any OpenAI-compatible base URL. None offline.
     embedding_model: str = Field(
@@ -206,6 +214,23 @@ class Settings(BaseSettings):
             raise ValueError("must start with https:// (or http:// for a local server)")
         return value.rstrip("/")
 
+    @field_validator("news_feeds")
+    @classmethod
+    def _feed_list(cls, value: str) -> str:
+        for feed in (f.strip() for f in value.split(",")):
+            if feed.startswith(("http://", "https://")) and " " in feed:
+                raise ValueError(f"{feed!r} is not a URL; separate feeds with commas")
+        return value
+
+    @field_validator("news_topics")
+    @classmethod
+    def _topics_file(cls, value: str) -> str:
+        if value:
+            from news.topics import load_topics
+
+            load_topics(value)  # its ValueError is already one line naming the file
+        return value
+
     @field_validator("indexer_state_url")
     @classmethod
     def _sqlite_indexer_state(cls, value: str) -> str:
@@ -241,6 +266,16 @@ class Settings(BaseSettings):
         from kpi.alerts import Thresholds
 
         return Thresholds().with_overrides(json.loads(self.alert_thresholds or "{}"))
+
+    @property
+    def feeds(self) -> list[str]:
+        return [feed.strip() for feed in self.news_feeds.split(",") if feed.strip()]
+
+    @property
+    def topics(self):  # -> news.topics.Topics
+        from news.topics import DEFAULT_TOPICS, load_topics
+
+        return load_topics(self.news_topics) if self.news_topics else DEFAULT_TOPICS
 
     @property
     def bot_url(self) -> str:

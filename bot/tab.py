@@ -17,10 +17,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -52,6 +53,7 @@ def add_routes(
     zone: str,
     today: Callable[[], dt.date],
     news_path: str | None = None,
+    topics: Sequence[str] = ("parent_company", "ecommerce", "fashion"),
 ) -> None:
     cache: dict[str, tuple[float, list[str]]] = {}
 
@@ -115,17 +117,26 @@ def add_routes(
                                      params.get("start", ""), "end": params.get("end", "")},
                                     as_of=today(), zone=zone)  # fmt: skip
         topic = params.get("topic") or None
+        if topic is not None and topic not in topics:
+            raise dashboard.FilterError(
+                f"topic must be one of {', '.join(topics)}, not {topic!r}"
+            )
         if not news_path or not Path(news_path).exists():
-            return {"tab": "news", "view": view.to_dict(), "daily": [], "articles": []}
+            return {"tab": "news", "view": view.to_dict(), "topic": topic, "mood": None,
+                    "daily": [], "articles": []}  # fmt: skip
         with NewsStore(news_path) as store:
             articles = store.articles(view.start, view.end, topic, zone=zone)
             daily = store.daily_sentiment(view.start, view.end, topic, zone=zone)
+            mood = store.mood(view.start, zone, topic, end=view.end)
         return {
             "tab": "news", "view": view.to_dict(), "topic": topic,
+            "mood": {"count": mood.count, "mean": mood.mean_sentiment, "tone": mood.tone,
+                     "positive": mood.positive, "neutral": mood.neutral,
+                     "negative": mood.negative},
             "daily": [{"date": d.day.isoformat(), "sentiment": d.mean_sentiment,
                        "count": d.count} for d in daily],
             "articles": [{"title": a.title, "link": a.link, "source": a.source,
-                          "published": a.published.isoformat(), "lang": a.lang,
+                          "published": a.published.astimezone(ZoneInfo(zone)).isoformat(), "lang": a.lang,
                           "topics": list(a.topics), "sentiment": a.sentiment}
                          for a in articles],
         }  # fmt: skip
@@ -134,6 +145,17 @@ def add_routes(
     app.router.add_get("/tab/config", config)
     app.router.add_get("/tab/static/{name}", static)
     app.router.add_get("/tab/teams.js", teams_js)
+    async def choices(_request: web.Request) -> web.Response:
+        """What the filters offer: the countries and channels the data has, the topics."""
+        try:
+            found = await asyncio.to_thread(lambda: {n: sorted(known(n)) for n in ("country", "channel")})
+        except Exception:
+            correlation_id = uuid.uuid4().hex[:12]
+            log.exception("the dashboard's filter values failed [%s]", correlation_id)
+            found = {"country": [], "channel": []}  # the filters still take typed values
+        return web.json_response({**found, "topic": list(topics)})
+
+    app.router.add_get("/api/tab/choices", choices)  # before {name}, which would take it
     app.router.add_get("/api/tab/{name}", api)
 
 

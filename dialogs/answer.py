@@ -4,7 +4,8 @@
 -> answer card with the number, its change, a table, a chart and its SQL); help,
 greetings, clarifying questions and "I don't know that" get their cards; questions about
 documents are answered from the indexed PDFs (dialogs/rag.py), and so is a question the
-parser cannot place when the documents cover it; reasoning is a seam its issue fills,
+parser cannot place when the documents cover it; the news' mood from the news store
+(dialogs/news.py); reasoning is a seam its issue fills,
 answered honestly until then. Nothing here knows Teams: the bot and `commercy ask` both
 call `answer()`.
 """
@@ -44,6 +45,7 @@ class AskContext:
     save_chart: Callable[[bytes], str] | None = None
     library: Library | None = None  # the indexed documents; None: not configured
     assistant: Any = None  # dialogs.assistant.Assistant with an LLM; None: offline
+    news_path: str | None = None  # the news store (news/); None: no news
 
 
 @dataclass
@@ -97,7 +99,7 @@ def answer(text: str, ctx: AskContext) -> Reply:
     if ctx.assistant is None:
         return offline_answer(text, ctx)
     parsed = parse(text, as_of=ctx.as_of, previous=ctx.previous)
-    if parsed.route in ("help", "greeting", "command"):
+    if parsed.route in ("help", "greeting", "command", "news"):
         return offline_answer(text, ctx, parsed)
     reply = ctx.assistant.answer(text, ctx, parsed)
     if reply is not None:
@@ -130,6 +132,12 @@ def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> 
     if parsed.route == "rag" and ctx.library is not None:
         found = answer_from_documents(text, ctx.library, lang)
         return Reply("rag", lang, found.text, found.card, hits=found.hits)
+    if parsed.route == "news":
+        from dialogs.news import news_answer
+
+        said, card = news_answer(ctx.news_path, period=parsed.period, topic=parsed.argument,
+                                 lang=lang, zone=ctx.zone, as_of=ctx.as_of)  # fmt: skip
+        return Reply("news", lang, said, card)
     if parsed.route == "reasoning" and ctx.library is not None:
         # Until the reasoning dialog computes why, a playbook that covers "what should we
         # do" is the best answer there is; otherwise the honest "not yet" below.

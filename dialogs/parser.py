@@ -52,7 +52,9 @@ if TYPE_CHECKING:
     from kiwipiepy import Kiwi
 
 Lang = Literal["ko", "en"]
-Route = Literal["sql", "rag", "reasoning", "help", "greeting", "command", "unknown", "clarify"]
+Route = Literal[
+    "sql", "rag", "reasoning", "news", "help", "greeting", "command", "unknown", "clarify"
+]
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,8 @@ class Choice:
 class Parsed:
     """What a message asks for. `query` is set for "sql" (and for "reasoning" when the
     message names a metric); `prompt` and `choices` for "clarify" and "unknown" (and the
-    examples of "help" and "greeting"); `command`/`argument` for "command"."""
+    examples of "help" and "greeting"); `command`/`argument` for "command"; for "news",
+    `period` (None: today) and `argument`, the topic it names (None: all news)."""
 
     route: Route
     lang: Lang
@@ -458,6 +461,18 @@ _RAG = re.compile(
     r"|(?<![a-z])(?:docs?|documents?|documentation|guides?|guidelines?|playbooks?|polic(?:y|ies)"
     r"|manuals?|handbooks?|whitepapers?|according\s+to|best\s+practices?)(?![a-z])"
 )
+# The news the dashboard's 뉴스 tab shows: "오늘 뉴스 분위기 어때?", "fashion news this week".
+_NEWS = re.compile(
+    r"뉴스|기사|언론|보도|헤드라인|(?<![a-z])(?:news|headlines?|press|articles?)(?![a-z])"
+)
+# LOCAL (the default topics of news/topics.py): words naming a news topic.
+_NEWS_TOPICS = (
+    ("fashion", re.compile(r"패션|의류|어패럴|(?<![a-z])(?:fashion|apparel|clothing)(?![a-z])")),
+    ("ecommerce", re.compile(r"이커머스|전자\s*상거래|온라인\s*쇼핑|유통|쇼핑몰"
+                             r"|(?<![a-z])(?:e-?commerce|retail|online\s+shopping)(?![a-z])")),
+    ("parent_company", re.compile(r"구글|모회사|알파벳|(?<![a-z])(?:google|alphabet|parent"
+                                  r"\s+company)(?![a-z])")),
+)  # fmt: skip
 # Why / what should we do: answered by computing first, then reasoning (issue "Reasoning").
 _REASONING = re.compile(
     r"왜|이유|원인|어떻게\s*(?:하면|해야|하나|할까|개선|높|늘|올|줄|낮)|개선|전략|방안|대책|해결책"
@@ -1280,6 +1295,8 @@ def parse(text: str, *, as_of: dt.date, previous: MetricQuery | None = None) -> 
 
 def _route(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) -> Parsed:
     lang = reading.lang
+    if _NEWS.search(reading.lowered) and not reading.metrics:
+        return _news(reading)
     rag, reasoning = _route_words(reading)
     if rag:
         return Parsed("rag", lang)
@@ -1311,6 +1328,13 @@ def _route(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) -> P
     if reading.period is not None or _is_follow_up(reading):
         return _clarify_metric(reading)
     return _unknown(reading)
+
+
+def _news(reading: _Reading) -> Parsed:
+    """The news' mood over the period named (none: today), for the topic named (none: all)."""
+    topic = next((name for name, words in _NEWS_TOPICS if words.search(reading.lowered)), None)
+    period = reading.period if reading.period_error is None else None
+    return Parsed("news", reading.lang, period=period, argument=topic)
 
 
 def _reasoning(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) -> Parsed:

@@ -136,6 +136,7 @@ class Mood:
     most_positive: StoredArticle | None  # None unless some article scores > 0
     most_negative: StoredArticle | None  # None unless some article scores < 0
     articles: tuple[StoredArticle, ...] = field(default=(), repr=False)  # newest first
+    end: dt.date | None = None  # the last day, when the mood is of several days from `day`
 
     @property
     def tone(self) -> str | None:
@@ -202,6 +203,18 @@ class NewsStore:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def known_ids(self, ids: Iterable[str]) -> set[str]:
+        """Which of these article ids are stored already."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[str] = set()
+        with self._lock:
+            for i in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                batch = wanted[i : i + 500]
+                marks = ",".join("?" * len(batch))
+                found.update(row[0] for row in self._db.execute(
+                    f"SELECT article_id FROM articles WHERE article_id IN ({marks})", batch))  # fmt: skip
+        return found
+
     def count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT count(*) FROM articles").fetchone()[0]
@@ -249,11 +262,20 @@ class NewsStore:
             for day, values in sorted(by_day.items())
         ]
 
-    def mood(self, day: dt.date, zone: str = DEFAULT_ZONE, topic: str | None = None) -> Mood:
-        """The day's news in one object: count, mean, and the two headlines at the ends."""
-        found = tuple(self.articles(day, day, topic, limit=1_000_000, zone=zone))
+    def mood(
+        self,
+        day: dt.date,
+        zone: str = DEFAULT_ZONE,
+        topic: str | None = None,
+        *,
+        end: dt.date | None = None,
+    ) -> Mood:
+        """The day's news (or the days' from `day` to `end`) in one object: count, mean,
+        and the two headlines at the ends."""
+        last = end if end is not None and end != day else None
+        found = tuple(self.articles(day, last or day, topic, limit=1_000_000, zone=zone))
         if not found:
-            return Mood(day, zone, topic, 0, None, 0, 0, 0, None, None)
+            return Mood(day, zone, topic, 0, None, 0, 0, 0, None, None, end=last)
         positive = [a for a in found if a.sentiment > 0]
         negative = [a for a in found if a.sentiment < 0]
         # Ties go to the newest article: `found` is newest first and max/min keep the first.
@@ -269,6 +291,7 @@ class NewsStore:
             most_positive=max(positive, key=lambda a: a.sentiment, default=None),
             most_negative=min(negative, key=lambda a: a.sentiment, default=None),
             articles=found,
+            end=last,
         )
 
 

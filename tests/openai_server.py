@@ -54,11 +54,13 @@ Reply = str | int | Slow
 
 def purpose(body: dict) -> str:
     """Which LLM call a chat request is, from its system prompt (dialogs/assistant.py,
-    dialogs/grounded.py): route, query, sql, reasoning or grounded."""
+    dialogs/grounded.py, news/llm_sentiment.py): route, query, sql, reasoning, grounded or
+    sentiment."""
     system = next((m["content"] for m in body.get("messages", []) if m["role"] == "system"), "")
     for marker, name in (("You route messages", "route"), ("You turn a marketer", "query"),
                          ("You write one", "sql"), ("You explain a change", "reasoning"),
-                         ("You answer an e-commerce", "grounded")):  # fmt: skip
+                         ("You answer an e-commerce", "grounded"),
+                         ("You score news sentiment", "sentiment")):  # fmt: skip
         if marker in system:
             return name
     return "other"

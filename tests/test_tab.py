@@ -75,8 +75,11 @@ def test_the_summary_shows_the_metric_layers_numbers_for_the_filters(four_weeks,
                 assert shown == format_value(expected[metric], unit)
             assert "device=mobile" in page.url and "visitor_type=new" in page.url
             asked = await page.evaluate("performance.getEntriesByType('resource')"
-                                        ".filter((e) => e.name.includes('/api/tab/')).length")
+                                        ".filter((e) => e.name.includes('/api/tab/summary')).length")
             assert asked == 1  # the preloaded response was the one drawn
+            # The country filter offers the countries the data has, once they are loaded.
+            await page.wait_for_selector("datalist#countries option[value='South Korea']",
+                                         state="attached")  # fmt: skip
 
     asyncio.run(scenario())
 
@@ -203,13 +206,21 @@ def test_the_news_tab_shows_the_ingested_articles_and_their_sentiment(four_weeks
     with NewsStore(news_path) as store:
         assert ingest([str(SAMPLE_FEED)], store).added == 40
         expected = store.articles(*LAST_28, "fashion")
+        mood = store.mood(LAST_28[0], "Asia/Seoul", "fashion", end=LAST_28[1])
 
     async def scenario():
         bot = tab_browser(four_weeks, tmp_path, COMMERCY_NEWS_PATH=str(news_path))
         async with bot as (base, page):
             assert await open_tab(page, f"{base}/tab?tab=news&topic=fashion") == "news"
+            await page.wait_for_selector("select[name=topic] option[value=ecommerce]",
+                                         state="attached")  # fmt: skip
             await page.screenshot(path=str(ARTIFACTS / "tab-news.png"), full_page=True)
             titles = await page.locator("main table a").all_inner_texts()
             assert titles == [a.title for a in expected] and titles
+            assert await page.inner_text("[data-metric=articles] .value") == str(mood.count)
+            assert await page.inner_text("[data-metric=mean] .value") == f"{mood.mean_sentiment:+.2f}"
+            assert await page.locator("select[name=device]").count() == 0  # not news filters
+            assert await open_tab(page, f"{base}/tab?tab=news&topic=sports") == "error"
+            assert "topic must be one of" in await page.inner_text("[role=alert]")
 
     asyncio.run(scenario())

@@ -20,6 +20,9 @@ const TEXT = {
     exitsCount: "종료", desktop: "데스크톱", mobile: "모바일", tablet: "태블릿",
     loading: "불러오는 중…", failed: "숫자를 불러오지 못했어요", noData: "이 기간에는 데이터가 없어요.",
     category: "카테고리", product: "상품", sentiment: "분위기", articles: "기사",
+    parent_company: "모회사(구글)", ecommerce: "이커머스", fashion: "패션", mean: "평균 감성",
+    positive: "긍정", neutral: "중립", negative: "부정", topics: "주제", date: "날짜", title: "제목",
+    noNews: "이 기간에 수집된 기사가 없어요.",
   },
   en: {
     summary: "Summary", sales: "Sales", traffic: "Traffic & drop-off", news: "News",
@@ -37,17 +40,23 @@ const TEXT = {
     tablet: "Tablet", loading: "Loading…", failed: "The numbers could not be loaded",
     noData: "No data for this period.", category: "Category", product: "Product",
     sentiment: "Sentiment", articles: "Articles",
+    parent_company: "Parent company (Google)", ecommerce: "E-commerce", fashion: "Fashion",
+    mean: "Mean sentiment", positive: "Positive", neutral: "Neutral", negative: "Negative",
+    topics: "Topics", date: "Date", title: "Title", noNews: "No articles for this period.",
   },
 };
 const UNITS = {
   revenue: "usd", aov: "usd", product_revenue: "usd", conversion_rate: "ratio",
   bounce_rate: "ratio", exit_rate: "ratio", drop_off: "ratio", pages_per_session: "decimal",
 };
+// Until /api/tab/choices answers (after the first draw) the lists the sample store has.
 const FILTER_CHOICES = {
   period: ["7d", "14d", "28d", "30d", "90d"],
   visitor_type: ["", "new", "returning"],
   device: ["", "desktop", "mobile", "tablet"],
   channel: ["", "Organic Search", "Direct", "Referral", "Paid Search", "Display", "Affiliates", "Social"],
+  topic: ["", "parent_company", "ecommerce", "fashion"],
+  country: [],
 };
 
 const params = new URLSearchParams(location.search);
@@ -83,23 +92,28 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-function svgLine(values, { width = 320, height = 60, axis = false } = {}) {
+// `range` fixes the scale (sentiment: [-1, 1], with its zero line); otherwise the
+// values' own min and max. The height is in pixels whatever the width.
+function svgLine(values, { width = 320, height = 60, axis = false, range = null } = {}) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.setAttribute("preserveAspectRatio", "none");
+  svg.setAttribute("height", height);
   const numbers = values.filter((v) => v !== null && v !== undefined);
   if (numbers.length < 2) return svg;
-  const min = Math.min(...numbers), max = Math.max(...numbers), span = max - min || 1;
+  const [min, max] = range || [Math.min(...numbers), Math.max(...numbers)];
+  const span = max - min || 1;
   const x = (i) => (i / (values.length - 1)) * (width - 4) + 2;
   const y = (v) => height - 4 - ((v - min) / span) * (height - 8);
   const points = values.map((v, i) => (v === null ? null : `${x(i)},${y(v)}`)).filter(Boolean);
-  if (axis) {
-    const base = document.createElementNS(ns, "line");
-    Object.entries({ x1: 0, x2: width, y1: height - 1, y2: height - 1, class: "axis" })
-      .forEach(([k, v]) => base.setAttribute(k, v));
-    svg.append(base);
-  }
+  const rule = (at) => {
+    const line = document.createElementNS(ns, "line");
+    Object.entries({ x1: 0, x2: width, y1: at, y2: at, class: "axis" })
+      .forEach(([k, v]) => line.setAttribute(k, v));
+    svg.append(line);
+  };
+  if (axis) rule(range && min < 0 && max > 0 ? y(0) : height - 1);
   const line = document.createElementNS(ns, "polyline");
   line.setAttribute("points", points.join(" "));
   line.setAttribute("class", "line");
@@ -185,14 +199,30 @@ const DRAW = {
     ];
   },
   news(data) {
+    const tone = (v) => (v > 0.1 ? "good" : v < -0.1 ? "bad" : "muted");
+    const signed = (v) => (v === null || v === undefined ? "—" : (v >= 0 ? "+" : "") + v.toFixed(2));
+    if (!data.mood || !data.mood.count) return [el("p", {}, t("noNews"))];
+    const m = data.mood;
     return [
+      el("div", { class: "grid" },
+        el("div", { class: "card", "data-metric": "articles" }, el("h3", {}, t("articles")),
+          el("div", { class: "value" }, format(m.count, "count"))),
+        el("div", { class: "card", "data-metric": "mean" }, el("h3", {}, t("mean")),
+          el("div", { class: `value ${tone(m.mean)}` }, signed(m.mean))),
+        el("div", { class: "card", "data-metric": "split" },
+          el("h3", {}, `${t("positive")} · ${t("neutral")} · ${t("negative")}`),
+          el("div", { class: "value" }, `${m.positive} · ${m.neutral} · ${m.negative}`))),
       el("div", { class: "card" }, el("h3", {}, `${t("sentiment")} · ${t("daily")}`),
-        svgLine(data.daily.map((d) => d.sentiment), { height: 90, axis: true })),
-      el("section", {}, el("h2", {}, t("articles")), el("table", {}, data.articles.map((a) =>
-        el("tr", {}, el("td", {}, a.published.slice(0, 10)),
-          el("td", {}, el("a", { href: a.link, target: "_blank", rel: "noopener" }, a.title)),
-          el("td", { class: `num ${a.sentiment > 0.1 ? "good" : a.sentiment < -0.1 ? "bad" : "muted"}` },
-            a.sentiment.toFixed(2)))))),
+        svgLine(data.daily.map((d) => d.sentiment), { height: 90, axis: true, range: [-1, 1] })),
+      el("section", {}, el("h2", {}, t("articles")), el("table", { class: "articles" },
+        el("thead", {}, el("tr", {}, el("th", {}, t("date")), el("th", {}, t("title")),
+          el("th", {}, t("topics")), el("th", { class: "num" }, t("sentiment")))),
+        el("tbody", {}, data.articles.map((a) => el("tr", {},
+          el("td", {}, a.published.slice(0, 10)),
+          el("td", {}, el("a", { href: a.link, target: "_blank", rel: "noopener" }, a.title),
+            el("div", { class: "muted" }, a.source)),
+          el("td", { class: "muted" }, a.topics.map(t).join(", ")),
+          el("td", { class: `num ${tone(a.sentiment)}` }, signed(a.sentiment))))))),
     ];
   },
 };
@@ -215,26 +245,48 @@ function drawControls() {
     button.addEventListener("click", () => { params.set("tab", name); refresh(); });
     return button;
   }));
+  // The news has its own filter (topic); the segment filters are the store's sessions'.
+  const names = current() === "news" ? ["period", "topic"]
+    : ["period", "visitor_type", "device", "channel", "country"];
   const form = document.getElementById("filters");
-  const fields = [["period", FILTER_CHOICES.period], ["visitor_type", FILTER_CHOICES.visitor_type],
-    ["device", FILTER_CHOICES.device], ["channel", FILTER_CHOICES.channel]];
-  const controls = fields.map(([name, choices]) => {
-    const select = el("select", { name }, choices.map((value) =>
-      el("option", { value }, value === "" ? t("all") : periodLabel(value) || t(value))));
-    select.value = params.get(name) || (name === "period" ? "28d" : "");
-    select.addEventListener("change", () => {
-      select.value ? params.set(name, select.value) : params.delete(name);
-      refresh();
-    });
-    return el("label", {}, t(name), select);
-  });
-  const country = el("input", { name: "country", list: "", placeholder: t("all"),
-    value: params.get("country") || "" });
-  country.addEventListener("change", () => {
-    country.value ? params.set("country", country.value) : params.delete("country");
+  form.replaceChildren(...names.map((name) => el("label", {}, t(name), control(name))));
+}
+
+function control(name) {
+  const chosen = params.get(name) || (name === "period" ? "28d" : "");
+  const set = (value) => {
+    value ? params.set(name, value) : params.delete(name);
     refresh();
-  });
-  form.replaceChildren(...controls, el("label", {}, t("country"), country));
+  };
+  if (name === "country") {
+    // Typed or picked from the countries the data has (a datalist, ~200 names).
+    const input = el("input", { name, list: "countries", placeholder: t("all"), value: chosen });
+    input.addEventListener("change", () => set(input.value.trim()));
+    const list = el("datalist", { id: "countries" },
+      FILTER_CHOICES.country.map((value) => el("option", { value })));
+    return el("span", {}, input, list);
+  }
+  const choices = FILTER_CHOICES[name].includes(chosen) ? FILTER_CHOICES[name]
+    : [...FILTER_CHOICES[name], chosen];  // a value from a shared link stays visible
+  const select = el("select", { name }, choices.map((value) =>
+    el("option", { value }, value === "" ? t("all") : periodLabel(value) || t(value))));
+  select.value = chosen;
+  select.addEventListener("change", () => set(select.value));
+  return select;
+}
+
+async function loadChoices() {
+  try {
+    const response = await fetch("/api/tab/choices");
+    if (!response.ok) return;
+    const data = await response.json();
+    FILTER_CHOICES.country = data.country;
+    FILTER_CHOICES.channel = ["", ...data.channel];
+    FILTER_CHOICES.topic = ["", ...data.topic];
+    drawControls();
+  } catch {
+    // The filters keep the built-in lists and typed values.
+  }
 }
 
 let generation = 0;
@@ -301,6 +353,7 @@ if (window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches) app
 document.documentElement.lang = lang;
 // The SDK (200 KB) loads once the first numbers are drawn, so it never delays them.
 refresh().finally(() => {
+  loadChoices();
   const sdk = document.createElement("script");
   sdk.src = "/tab/teams.js";
   sdk.onload = joinTeams;
