@@ -1,8 +1,8 @@
 """The dashboard tab on the full sample year: the first view of each tab in a real
 browser (Debian's Chromium through Playwright: from navigation to the numbers painted,
-on the page's own clock, target under 1 s), and its JSON API per tab. The bot runs as `commercy serve`, its own
-process, as deployed. Medians over several runs; each run opens a fresh page with
-filters a marketer would use.
+on the page's own clock, target under 1 s), and its JSON API per tab. The bot runs as
+`commercy serve`, its own process, as deployed. Medians over several runs; each run
+opens a fresh page with filters a marketer would use.
 
     .venv/bin/python bench/bench_tab.py [--runs 5] [--database data/commercy.duckdb]
 """
@@ -56,7 +56,8 @@ async def main() -> None:
     env = {**os.environ, "COMMERCY_DATABASE_URL": f"duckdb:///{Path(args.database).resolve()}",
            "COMMERCY_STATE_URL": f"sqlite:///{folder}/state.sqlite3", "MicrosoftAppId": "",
            "COMMERCY_REPLAY": "false", "COMMERCY_INDEXER": "false",
-           "COMMERCY_ALERTS_ENABLED": "false", "COMMERCY_NEWS_PATH": f"{folder}/news.sqlite3"}  # fmt: skip
+           "COMMERCY_ALERTS_ENABLED": "false",
+           "COMMERCY_NEWS_PATH": f"{folder}/news.sqlite3"}  # fmt: skip
     bot = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "commercy"), "serve", "--no-playground", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

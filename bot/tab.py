@@ -1,6 +1,7 @@
 """The dashboard tab: `GET /tab` (the page), `GET /api/tab/{name}` (its numbers, JSON),
-`GET /tab/config` (a team tab's configuration page), `GET /tab/static/...` (scripts and
-style) and `GET /tab/teams.js` (the Teams JavaScript SDK, npm-pinned).
+`GET /api/tab/choices` (what the filters offer), `GET /tab/config` (a team tab's
+configuration page), `GET /tab/static/...` (scripts and style) and `GET /tab/teams.js`
+(the Teams JavaScript SDK, npm-pinned).
 
 The page is static: it reads its view from the URL (`?tab=sales&period=28d&device=mobile`)
 and asks the JSON API, which computes with kpi/dashboard.py, the metric layer the bot
@@ -27,6 +28,7 @@ from aiohttp import web
 
 from kpi import dashboard
 from kpi.query import known_values
+from news.topics import DEFAULT_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,7 @@ def add_routes(
     zone: str,
     today: Callable[[], dt.date],
     news_path: str | None = None,
-    topics: Sequence[str] = ("parent_company", "ecommerce", "fashion"),
+    topics: Sequence[str] = tuple(DEFAULT_TOPICS),
 ) -> None:
     cache: dict[str, tuple[float, list[str]]] = {}
 
@@ -118,12 +120,11 @@ def add_routes(
                                     as_of=today(), zone=zone)  # fmt: skip
         topic = params.get("topic") or None
         if topic is not None and topic not in topics:
-            raise dashboard.FilterError(
-                f"topic must be one of {', '.join(topics)}, not {topic!r}"
-            )
+            raise dashboard.FilterError(f"topic must be one of {', '.join(topics)}, not {topic!r}")
         if not news_path or not Path(news_path).exists():
             return {"tab": "news", "view": view.to_dict(), "topic": topic, "mood": None,
                     "daily": [], "articles": []}  # fmt: skip
+        local = ZoneInfo(zone)
         with NewsStore(news_path) as store:
             articles = store.articles(view.start, view.end, topic, zone=zone)
             daily = store.daily_sentiment(view.start, view.end, topic, zone=zone)
@@ -136,25 +137,27 @@ def add_routes(
             "daily": [{"date": d.day.isoformat(), "sentiment": d.mean_sentiment,
                        "count": d.count} for d in daily],
             "articles": [{"title": a.title, "link": a.link, "source": a.source,
-                          "published": a.published.astimezone(ZoneInfo(zone)).isoformat(), "lang": a.lang,
+                          "published": a.published.astimezone(local).isoformat(), "lang": a.lang,
                           "topics": list(a.topics), "sentiment": a.sentiment}
                          for a in articles],
         }  # fmt: skip
 
-    app.router.add_get("/tab", page)
-    app.router.add_get("/tab/config", config)
-    app.router.add_get("/tab/static/{name}", static)
-    app.router.add_get("/tab/teams.js", teams_js)
     async def choices(_request: web.Request) -> web.Response:
         """What the filters offer: the countries and channels the data has, the topics."""
         try:
-            found = await asyncio.to_thread(lambda: {n: sorted(known(n)) for n in ("country", "channel")})
+            found = await asyncio.to_thread(
+                lambda: {name: sorted(known(name)) for name in ("country", "channel")}
+            )
         except Exception:
             correlation_id = uuid.uuid4().hex[:12]
             log.exception("the dashboard's filter values failed [%s]", correlation_id)
             found = {"country": [], "channel": []}  # the filters still take typed values
         return web.json_response({**found, "topic": list(topics)})
 
+    app.router.add_get("/tab", page)
+    app.router.add_get("/tab/config", config)
+    app.router.add_get("/tab/static/{name}", static)
+    app.router.add_get("/tab/teams.js", teams_js)
     app.router.add_get("/api/tab/choices", choices)  # before {name}, which would take it
     app.router.add_get("/api/tab/{name}", api)
 

@@ -100,7 +100,8 @@ def _label(period: Period | None, as_of: dt.date, lang: str) -> str:
         if day == as_of - dt.timedelta(days=1):
             return tr(code, f"어제({_short(day, code)})", f"yesterday ({_short(day, code)})")
         return dimension_value("date", day, code)
-    return f"{dimension_value('date', period.start, code)} – {dimension_value('date', period.end, code)}"
+    first, last = (dimension_value("date", day, code) for day in (period.start, period.end))
+    return f"{first} – {last}"
 
 
 def _short(day: dt.date, lang: str) -> str:
@@ -118,8 +119,11 @@ def _headline(article) -> Headline | None:  # news.StoredArticle
 
 
 def _no_news(lang: str, as_of: dt.date) -> tuple[str, dict]:
-    message = tr(lang, "아직 수집된 뉴스가 없어요. 관리자에게 뉴스 피드 연결을 요청해 주세요.",
-                 "No news has been collected yet. Ask your admin to connect news feeds.")  # fmt: skip
+    message = tr(
+        lang,
+        "아직 수집된 뉴스가 없어요. 관리자에게 뉴스 피드 연결을 요청해 주세요.",
+        "No news has been collected yet. Ask your admin to connect news feeds.",
+    )
     view = NewsMood(period=_label(None, as_of, lang), topic=None, count=0, mean=None, tone=None,
                     positive=0, neutral=0, negative=0, before=None, best=None, worst=None,
                     note=message)  # fmt: skip

@@ -211,8 +211,8 @@ class NewsStore:
             for i in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
                 batch = wanted[i : i + 500]
                 marks = ",".join("?" * len(batch))
-                found.update(row[0] for row in self._db.execute(
-                    f"SELECT article_id FROM articles WHERE article_id IN ({marks})", batch))  # fmt: skip
+                sql = f"SELECT article_id FROM articles WHERE article_id IN ({marks})"
+                found.update(row[0] for row in self._db.execute(sql, batch))
         return found
 
     def count(self) -> int:

@@ -9,7 +9,6 @@ import asyncio
 import datetime as dt
 import json
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import ClientSession
@@ -25,7 +24,7 @@ from news.sample import write_sample_feed
 from tests.botkit import activity, post
 from tests.openai_server import OpenAICompatibleServer, purpose
 from tests.test_bot import TODAY, bot, card_text
-from tests.test_bot import settings as settings  # noqa: F401 (fixture)
+from tests.test_bot import settings as settings  # the fixture
 from tests.test_jobs import SEOUL, runtime
 
 YESTERDAY = TODAY - dt.timedelta(days=1)
@@ -113,7 +112,9 @@ def test_the_scheduled_ingest_reads_the_feeds_once_and_goes_on_past_a_broken_one
         jobs.RUNTIME = None
     with NewsStore(news_path) as store:
         assert store.count() == 40
-    failures = [r.getMessage() for r in caplog.records if r.name == "bot.jobs" and r.levelname == "WARNING"]
+    failures = [
+        r.getMessage() for r in caplog.records if r.name == "bot.jobs" and r.levelname == "WARNING"
+    ]
     assert failures and "gone.xml: no such file" in failures[0] and "40 added" in failures[0]
 
 

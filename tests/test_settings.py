@@ -52,8 +52,11 @@ def test_environment_wins_over_the_dotenv_file(tmp_path: Path, monkeypatch) -> N
         ("COMMERCY_LLM_TIMEOUT_SECONDS", "0", "greater than or equal to 1"),
         ("COMMERCY_SQL_MAX_ROWS", "-1", "greater than or equal to 1"),
         ("COMMERCY_STATE_URL", "postgresql://db/state", "must be sqlite:///PATH or mssql+pyodbc"),
-        ("COMMERCY_NEWS_FEEDS", "https://a.example/rss https://b.example/rss",
-         "separate feeds with commas"),
+        (
+            "COMMERCY_NEWS_FEEDS",
+            "https://a.example/rss https://b.example/rss",
+            "separate feeds with commas",
+        ),
         ("COMMERCY_NEWS_EVERY_MINUTES", "1", "greater than or equal to 5"),
         ("COMMERCY_NEWS_TOPICS", "/no/topics.json", "topics file /no/topics.json: no such file"),
     ],

@@ -74,8 +74,10 @@ def test_the_summary_shows_the_metric_layers_numbers_for_the_filters(four_weeks,
                 shown = await page.inner_text(f"[data-metric={metric}] .value")
                 assert shown == format_value(expected[metric], unit)
             assert "device=mobile" in page.url and "visitor_type=new" in page.url
-            asked = await page.evaluate("performance.getEntriesByType('resource')"
-                                        ".filter((e) => e.name.includes('/api/tab/summary')).length")
+            asked = await page.evaluate(
+                "performance.getEntriesByType('resource')"
+                ".filter((e) => e.name.includes('/api/tab/summary')).length"
+            )
             assert asked == 1  # the preloaded response was the one drawn
             # The country filter offers the countries the data has, once they are loaded.
             await page.wait_for_selector("datalist#countries option[value='South Korea']",
@@ -218,7 +220,9 @@ def test_the_news_tab_shows_the_ingested_articles_and_their_sentiment(four_weeks
             titles = await page.locator("main table a").all_inner_texts()
             assert titles == [a.title for a in expected] and titles
             assert await page.inner_text("[data-metric=articles] .value") == str(mood.count)
-            assert await page.inner_text("[data-metric=mean] .value") == f"{mood.mean_sentiment:+.2f}"
+            assert (
+                await page.inner_text("[data-metric=mean] .value") == f"{mood.mean_sentiment:+.2f}"
+            )
             assert await page.locator("select[name=device]").count() == 0  # not news filters
             assert await open_tab(page, f"{base}/tab?tab=news&topic=sports") == "error"
             assert "topic must be one of" in await page.inner_text("[role=alert]")
