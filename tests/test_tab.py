@@ -91,6 +91,9 @@ def test_every_tab_loads_with_filters_and_the_funnel_matches_the_data(four_weeks
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     view = dashboard.View(*LAST_28, (("channel", "Organic Search"),))
     funnel = dashboard.traffic(four_weeks, view, zone="Asia/Seoul")["funnel"]
+    last_day = MetricQuery.build(["revenue"], LAST_28[1], LAST_28[1],
+                                 filters={"channel": "Organic Search"})  # fmt: skip
+    revenue = run_query(four_weeks, last_day, zone="Asia/Seoul").total("revenue")
 
     async def scenario():
         async with tab_browser(four_weeks, tmp_path) as (base, page):
@@ -98,6 +101,9 @@ def test_every_tab_loads_with_filters_and_the_funnel_matches_the_data(four_weeks
                 ready = await open_tab(page, f"{base}/tab?tab={name}&channel=Organic+Search")
                 assert ready == name
                 await page.screenshot(path=str(ARTIFACTS / f"tab-{name}.png"), full_page=True)
+                if name == "sales":
+                    shown = await page.inner_text("[data-chart=revenue] .muted")
+                    assert shown == f"11/23 매출: {format_value(revenue, 'usd')}"
             purchases = await page.inner_text("[data-step=purchase] td.num")
             assert purchases == format_value(funnel[-1]["sessions"], "count")
             await page.click("button[data-tab=summary]")  # switching keeps the filters

@@ -141,11 +141,13 @@ function table(columns, rows) {
   return el("table", {}, el("thead", {}, head), el("tbody", {}, body));
 }
 
-function chartCard(title, values, unit) {
+// A daily line; under it the last day's value, named by its date (11/23), not "today".
+function chartCard(title, dates, values, unit) {
   const last = values.length ? values[values.length - 1] : null;
-  return el("div", { class: "card" }, el("h3", {}, `${t(title)} · ${t("daily")}`),
+  const day = dates.length ? dates[dates.length - 1].slice(5).replace("-", "/") : "";
+  return el("div", { class: "card", "data-chart": title }, el("h3", {}, `${t(title)} · ${t("daily")}`),
     svgLine(values, { height: 90, axis: true }),
-    el("div", { class: "muted" }, `${t(title)}: ${format(last, unit)}`));
+    el("div", { class: "muted" }, `${day} ${t(title)}: ${format(last, unit)}`));
 }
 
 const DRAW = {
@@ -161,8 +163,9 @@ const DRAW = {
     const d = data.daily;
     return [
       el("div", { class: "charts" },
-        chartCard("revenue", d.revenue, "usd"), chartCard("conversion_rate", d.conversion_rate, "ratio"),
-        chartCard("aov", d.aov, "usd")),
+        chartCard("revenue", d.dates, d.revenue, "usd"),
+        chartCard("conversion_rate", d.dates, d.conversion_rate, "ratio"),
+        chartCard("aov", d.dates, d.aov, "usd")),
       el("section", {}, el("h2", {}, t("categories")), table([
         { key: "product_category", title: "category", label: (v) => v }, { key: "viewed", unit: "count" },
         { key: "bought", unit: "count" }, { key: "conversion_rate", unit: "ratio" },
@@ -183,9 +186,9 @@ const DRAW = {
       el("td", { class: "num" }, format(step.sessions, "count")),
       el("td", { class: "num muted" }, step.drop_off === undefined ? "" : `${t("drop_off")} ${format(step.drop_off, "ratio")}`))));
     return [
-      el("div", { class: "charts" }, chartCard("sessions", d.sessions, "count"),
-        chartCard("bounce_rate", d.bounce_rate, "ratio"),
-        chartCard("pages_per_session", d.pages_per_session, "decimal")),
+      el("div", { class: "charts" }, chartCard("sessions", d.dates, d.sessions, "count"),
+        chartCard("bounce_rate", d.dates, d.bounce_rate, "ratio"),
+        chartCard("pages_per_session", d.dates, d.pages_per_session, "decimal")),
       el("section", {}, el("h2", {}, t("funnel")), funnel),
       el("section", {}, el("h2", {}, t("channels")), table([
         { key: "channel", label: (v) => v }, { key: "sessions", unit: "count" },
