@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cards.elements import dimension_value, lang_code, tr
 from cards.news import Headline, NewsMood, news_card, signed, topic_name
 from kpi.periods import Period
+from news import NewsStore, StoredArticle
 
 LOOK_BACK_DAYS = 7  # how far "today" may fall back to the latest day with news
 BASELINE_DAYS = 7  # the days before the period its mean is compared with
@@ -28,8 +30,6 @@ def news_answer(
     as_of: dt.date,
 ) -> tuple[str, dict]:
     """The reply's text and card for the news over `period` (None: today)."""
-    from news import NewsStore
-
     if not news_path or not Path(news_path).exists():
         return _no_news(lang, as_of)
     with NewsStore(news_path) as store:
@@ -43,7 +43,7 @@ def news_answer(
             latest = store.articles(as_of - dt.timedelta(days=LOOK_BACK_DAYS), as_of, topic,
                                     limit=1, zone=zone)  # fmt: skip
             if latest:
-                day = latest[0].published.astimezone(_zone(zone)).date()
+                day = latest[0].published.astimezone(ZoneInfo(zone)).date()
                 start = end = day
                 mood = store.mood(day, zone, topic)
                 label = _label(Period(day, day, "", ""), as_of, lang)
@@ -112,7 +112,7 @@ def _is_today(period: Period | None, as_of: dt.date) -> bool:
     return period is None or period.start == period.end == as_of
 
 
-def _headline(article) -> Headline | None:  # news.StoredArticle
+def _headline(article: StoredArticle | None) -> Headline | None:
     if article is None:
         return None
     return Headline(article.title, article.link, article.source, article.sentiment)
@@ -128,9 +128,3 @@ def _no_news(lang: str, as_of: dt.date) -> tuple[str, dict]:
                     positive=0, neutral=0, negative=0, before=None, best=None, worst=None,
                     note=message)  # fmt: skip
     return message, news_card(view, lang=lang)
-
-
-def _zone(zone: str):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(zone)
