@@ -60,9 +60,9 @@ $(TOOLS_STAMP):
 	@$(TOOLS)/bin/python -m pip --quiet --disable-pip-version-check install checkov==$(CHECKOV_VERSION) > $(LOG).tools 2>&1 || { cat $(LOG).tools; exit 1; }
 	@touch $@
 
-# The sample year, unless the warehouse already holds data.
+# The sample year when the warehouse is empty; the days since, when it holds the sample.
 data: setup
-	@$(BIN)/commercy data generate --if-empty
+	@$(BIN)/commercy data generate --catch-up
 
 bench: setup data
 	$(BIN)/python bench/bench_generate.py

@@ -112,24 +112,30 @@ def init(ctx: click.Context) -> None:
 @click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same rows.")
 @click.option("--replace", is_flag=True, help="Delete whatever the warehouse holds first.")
 @click.option("--if-empty", is_flag=True, help="Do nothing if the warehouse holds sessions.")
+@click.option(
+    "--catch-up",
+    is_flag=True,
+    help="Generate the sample year if the warehouse is empty; if it holds the sample, add "
+    "the days missing up to --end (yesterday); leave imported data alone.",
+)
 @click.pass_context
 def generate(
     ctx: click.Context, days: int, end: dt.date | None, scale: float, seed: int,
-    replace: bool, if_empty: bool,
+    replace: bool, if_empty: bool, catch_up: bool,
 ) -> None:  # fmt: skip
     """Fill the warehouse with a sample of the Google Merchandise Store.
 
     A sample already there is replaced; imported or production data is kept unless
     --replace is given.
     """
-    import time
-
-    from kpi.generate import generate as run_generate
-
     settings = _settings(ctx)
     warehouse = _warehouse(ctx)
     warehouse.create_schema()
+    end = end or dt.datetime.now(settings.zone).date() - dt.timedelta(days=1)
     if not warehouse.is_empty():
+        if catch_up:
+            _catch_up(warehouse, end, settings.zone, days=days)
+            return
         if if_empty:
             click.echo("the warehouse already holds sessions; nothing generated")
             return
@@ -140,11 +146,46 @@ def generate(
                 code=1,
             )
         warehouse.truncate()
-    end = end or dt.datetime.now(settings.zone).date() - dt.timedelta(days=1)
+    _generate(warehouse, days=days, end=end, scale=scale, seed=seed, zone=settings.zone)
+
+
+MAX_CATCH_UP_DAYS = 365  # a sample older than a year gets a year, not its whole gap
+
+
+def _catch_up(warehouse: Warehouse, end: dt.date, zone: Any, *, days: int) -> None:
+    """The days since the sample's last generated day through `end`, so a sample made
+    last week still has yesterday (the morning summary's day). What the live replay wrote
+    on those days (part of a day the bot ran) makes way for whole generated days, at the
+    sample's scale. Without a generated sample (only live sessions), the `days` to `end`."""
+    if not warehouse.holds_only_samples():
+        click.echo("the warehouse holds imported data; nothing generated")
+        return
+    previous = warehouse.last_sample_run() or {}
+    after = previous["end_date"] if previous else end - dt.timedelta(days=days)
+    first = max(after, end - dt.timedelta(days=MAX_CATCH_UP_DAYS)) + dt.timedelta(days=1)
+    if first > end:
+        click.echo(f"the sample is up to date (to {after}); nothing generated")
+        return
+    dropped = warehouse.delete_sessions(first, end)
+    if dropped:
+        click.echo(f"{dropped:,} live-replayed sessions from {first} to {end} make way "
+                   "for whole days")  # fmt: skip
+    # A seed of its own: the sample's seed would repeat its first days' visitors.
+    _generate(warehouse, days=(end - first).days + 1, end=end,
+              scale=float(previous.get("scale") or 1.0),
+              seed=int(previous.get("seed") or 0) + end.toordinal(), zone=zone)  # fmt: skip
+
+
+def _generate(
+    warehouse: Warehouse, *, days: int, end: dt.date, scale: float, seed: int, zone: Any
+) -> None:
+    import time
+
+    from kpi.generate import generate as run_generate
+
     with _progress("generating", total=days) as advance:
         report = run_generate(
-            warehouse, days=days, end=end, scale=scale, seed=seed, zone=settings.zone,
-            progress=advance,
+            warehouse, days=days, end=end, scale=scale, seed=seed, zone=zone, progress=advance,
         )  # fmt: skip
     warehouse.record_sample_run({
         "generated_at": int(time.time()), "start_date": report.start, "end_date": report.end,

@@ -25,9 +25,14 @@ from kpi.schema import (
     TABLES,
     add_column_sql,
     create_table_sql,
+    device_geo,
+    hits,
+    hits_product,
     sample_runs,
     secondary_indexes,
     sessions,
+    totals,
+    traffic,
 )
 
 if TYPE_CHECKING:  # loads and probes need Arrow; a bot that only reads saves ~35 MB
@@ -95,6 +100,28 @@ class Warehouse:
             ).scalar_one()
             generated = conn.execute(select(func.sum(sample_runs.c.sessions))).scalar_one()
         return loaded == (generated or 0)
+
+    def last_sample_run(self) -> dict[str, Any] | None:
+        """The `commercy data generate` run that reaches furthest: its dates, scale, seed
+        and sessions."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(sample_runs).order_by(sample_runs.c.end_date.desc()).limit(1)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def delete_sessions(self, start: Any, end: Any) -> int:
+        """Delete the sessions of the days from `start` to `end` and everything that hangs
+        off them (totals, traffic, device, hits, product hits), in one transaction; how
+        many sessions went."""
+        day = sessions.c.date.between(start, end)
+        keys = select(sessions.c.session_key).where(day)
+        with self.engine.begin() as conn:
+            hit_keys = select(hits.c.hit_key).where(hits.c.session_key.in_(keys))
+            conn.execute(hits_product.delete().where(hits_product.c.hit_key.in_(hit_keys)))
+            for table in (hits, totals, traffic, device_geo):
+                conn.execute(table.delete().where(table.c.session_key.in_(keys)))
+            return conn.execute(sessions.delete().where(day)).rowcount
 
     def record_sample_run(self, values: dict[str, Any]) -> None:
         with self.engine.begin() as conn:

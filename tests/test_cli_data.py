@@ -55,6 +55,72 @@ def test_if_empty_keeps_what_is_there(run) -> None:
     assert "nothing generated" in kept.output
 
 
+def test_catch_up_adds_the_days_since_the_sample_at_its_scale_once(run) -> None:
+    run("data", "generate", "--days", "3", "--end", "2026-11-20", "--scale", "0.2")
+    before = json.loads(run("data", "stats", "--json").output)
+    caught = run("data", "generate", "--catch-up", "--end", "2026-11-23")
+    assert caught.exit_code == 0 and "2026-11-21 .. 2026-11-23" in caught.output
+    after = json.loads(run("data", "stats", "--json").output)
+    assert after["period"] == {"first_date": "2026-11-18", "last_date": "2026-11-23", "days": 6}
+    # The sample's scale (a fifth of the store), not the full store's five times as many.
+    per_day = after["volume"]["sessions_per_day_mean"] / before["volume"]["sessions_per_day_mean"]
+    assert 0.5 < per_day < 1.5
+    again = run("data", "generate", "--catch-up", "--end", "2026-11-23")
+    assert "up to date (to 2026-11-23)" in again.output
+    final = json.loads(run("data", "stats", "--json").output)
+    assert final["volume"]["sessions"] == after["volume"]["sessions"]
+
+
+def test_catch_up_makes_whole_days_of_the_days_the_live_replay_began(run, tmp_path) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from kpi.stream import LIVE_VISITOR_PATTERN, replay
+    from kpi.warehouse import open_warehouse
+
+    run("data", "generate", "--days", "2", "--end", "2026-11-20", "--scale", "0.2")
+    warehouse = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    seoul = ZoneInfo("Asia/Seoul")  # the bot ran on the 21st from 09:00 to 10:00
+    replay(warehouse, start=dt.datetime(2026, 11, 21, 9, tzinfo=seoul), minutes=60, speed=0,
+           zone=seoul, seed=0)  # fmt: skip
+    warehouse.close()
+    caught = run("data", "generate", "--catch-up", "--end", "2026-11-22")
+    assert "live-replayed sessions from 2026-11-21 to 2026-11-22" in caught.output
+    warehouse = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    by_day = warehouse.query(
+        """SELECT s.date AS day, count(*) AS n, count(*) FILTER (WHERE s."fullVisitorId" LIKE
+        :live) AS live FROM ga_data."Sessions" s GROUP BY 1 ORDER BY 1""",
+        {"live": LIVE_VISITOR_PATTERN},
+    )
+    orphans = warehouse.query(
+        'SELECT count(*) AS n FROM ga_data."Hits" h LEFT JOIN ga_data."Sessions" s '
+        "USING (session_key) WHERE s.session_key IS NULL"
+    )[0]["n"]
+    assert warehouse.holds_only_samples()
+    warehouse.close()
+    assert [str(r["day"]) for r in by_day] == ["2026-11-19", "2026-11-20", "2026-11-21",
+                                                "2026-11-22"]  # fmt: skip
+    assert all(r["live"] == 0 for r in by_day) and orphans == 0
+    # A whole day at the sample's scale, not one live hour: as many as a sample day.
+    assert 0.5 < by_day[2]["n"] / by_day[1]["n"] < 1.5
+
+
+def test_catch_up_generates_the_year_into_an_empty_warehouse_and_never_touches_imports(
+    run, tmp_path: Path
+) -> None:
+    from kpi.warehouse import open_warehouse
+
+    first = run("data", "generate", "--catch-up", "--days", "2", "--end", "2026-11-23",
+                "--scale", "0.1")  # fmt: skip
+    assert "2026-11-22 .. 2026-11-23" in first.output
+    warehouse = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    with warehouse.engine.begin() as conn:  # stands in for an import: rows no run wrote
+        conn.exec_driver_sql('DELETE FROM ga_data."SampleRuns"')
+    warehouse.close()
+    kept = run("data", "generate", "--catch-up", "--end", "2026-11-25")
+    assert kept.exit_code == 0 and "imported data; nothing generated" in kept.output
+
+
 def test_generate_never_deletes_imported_data_without_replace(run, tmp_path: Path) -> None:
     from kpi.warehouse import open_warehouse
 
