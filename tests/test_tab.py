@@ -211,8 +211,15 @@ def test_the_news_tab_shows_the_ingested_articles_and_their_sentiment(four_weeks
     from news.sample import SAMPLE_FEED
 
     news_path = tmp_path / "news.sqlite3"
+    hostile = tmp_path / "hostile.xml"
+    hostile.write_text(
+        '<rss version="2.0"><channel><title>x</title><item><title>&lt;img src=x '
+        "onerror=alert(1)&gt; quarterly note</title><link>javascript:alert(1)</link>"
+        "<pubDate>Sun, 22 Nov 2026 10:00:00 +0900</pubDate></item></channel></rss>",
+        encoding="utf-8",
+    )
     with NewsStore(news_path) as store:
-        assert ingest([str(SAMPLE_FEED)], store).added == 40
+        assert ingest([str(SAMPLE_FEED), str(hostile)], store).added == 41
         expected = store.articles(*LAST_28, "fashion")
         mood = store.mood(LAST_28[0], "Asia/Seoul", "fashion", end=LAST_28[1])
 
@@ -230,6 +237,10 @@ def test_the_news_tab_shows_the_ingested_articles_and_their_sentiment(four_weeks
                 await page.inner_text("[data-metric=mean] .value") == f"{mood.mean_sentiment:+.2f}"
             )
             assert await page.locator("select[name=device]").count() == 0  # not news filters
+            assert await open_tab(page, f"{base}/tab?tab=news") == "news"
+            assert await page.locator("main td:has-text('quarterly note')").count() == 1
+            assert await page.locator("main a[href^='javascript']").count() == 0
+            assert await page.locator("main img").count() == 0  # shown as text, not HTML
             assert await open_tab(page, f"{base}/tab?tab=news&topic=sports") == "error"
             assert "topic must be one of" in await page.inner_text("[role=alert]")
 

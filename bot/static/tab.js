@@ -222,7 +222,10 @@ const DRAW = {
           el("th", {}, t("topics")), el("th", { class: "num" }, t("sentiment")))),
         el("tbody", {}, data.articles.map((a) => el("tr", {},
           el("td", {}, a.published.slice(0, 10)),
-          el("td", {}, el("a", { href: a.link, target: "_blank", rel: "noopener" }, a.title),
+          // Feeds are third-party: only a web link becomes a link.
+          el("td", {}, /^https?:\/\//i.test(a.link)
+            ? el("a", { href: a.link, target: "_blank", rel: "noopener" }, a.title)
+            : el("span", {}, a.title),
             el("div", { class: "muted" }, a.source)),
           el("td", { class: "muted" }, a.topics.map(t).join(", ")),
           el("td", { class: `num ${tone(a.sentiment)}` }, signed(a.sentiment))))))),
