@@ -144,7 +144,8 @@ function table(columns, rows) {
 // A daily line; under it the last day's value, named by its date (11/23), not "today".
 function chartCard(title, dates, values, unit) {
   const last = values.length ? values[values.length - 1] : null;
-  const day = dates.length ? dates[dates.length - 1].slice(5).replace("-", "/") : "";
+  const [, month, date] = dates.length ? dates[dates.length - 1].split("-") : [];
+  const day = month ? `${Number(month)}/${Number(date)}` : "";
   return el("div", { class: "card", "data-chart": title }, el("h3", {}, `${t(title)} · ${t("daily")}`),
     svgLine(values, { height: 90, axis: true }),
     el("div", { class: "muted" }, `${day} ${t(title)}: ${format(last, unit)}`));
