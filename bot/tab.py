@@ -66,11 +66,13 @@ def add_routes(
             cache[name] = kept
         return kept[1]
 
+    template = (STATIC / "tab.html").read_text(encoding="utf-8")
+
     async def page(request: web.Request) -> web.StreamResponse:
         # The numbers are asked for by the page itself, before its script has loaded.
         link = (f'<link rel="preload" as="fetch" crossorigin="anonymous" id="first-view" '
                 f'href="{html.escape(first_view_url(request.query))}">')  # fmt: skip
-        body = (STATIC / "tab.html").read_text(encoding="utf-8").replace("<!--preload-->", link)
+        body = template.replace("<!--preload-->", link)
         return web.Response(text=body, content_type="text/html", headers=_page_headers())
 
     async def config(_request: web.Request) -> web.StreamResponse:

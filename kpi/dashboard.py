@@ -195,11 +195,15 @@ def traffic(warehouse: Any, view: View, *, zone: str) -> dict[str, Any]:
 
 
 def tab(name: str, warehouse: Any, view: View, *, zone: str) -> dict[str, Any]:
+    """The tab's numbers, with the catalog's labels of every metric (the page names them
+    as the chat does)."""
     if name not in TABS:
         raise FilterError(f"tab must be one of {', '.join(TABS)}, not {name!r}")
-    return {"summary": summary, "sales": sales, "traffic": traffic}[name](
-        warehouse, view, zone=zone
-    )
+    numbers = {"summary": summary, "sales": sales, "traffic": traffic}[name]
+    return {**numbers(warehouse, view, zone=zone), "labels": LABELS}
+
+
+LABELS = {name: {"ko": m.label_ko, "en": m.label_en} for name, m in METRICS.items()}
 
 
 # --- Hit-level counts on the catalog's scope ----------------------------------------------

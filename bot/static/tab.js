@@ -5,15 +5,14 @@
 "use strict";
 
 const TABS = ["summary", "sales", "traffic", "news"];
+// The page's own words; metric names are the catalog's (LABELS below).
 const TEXT = {
   ko: {
     summary: "요약", sales: "매출", traffic: "유입·이탈", news: "뉴스",
     period: "기간", country: "국가", visitor_type: "방문자", device: "기기", channel: "채널",
     all: "전체", new: "신규", returning: "재방문", topic: "주제",
-    vsPrevious: "직전 기간 대비", daily: "일별", revenue: "매출", conversion_rate: "전환율",
-    aov: "평균 주문 금액", transactions: "거래 수", sessions: "세션 수", bounce_rate: "이탈률",
-    pages_per_session: "세션당 페이지뷰", categories: "카테고리별 전환", products: "상품별 전환",
-    viewed: "조회 세션", bought: "구매 세션", product_revenue: "상품 매출", funnel: "구매 퍼널",
+    vsPrevious: "직전 기간 대비", daily: "일별", categories: "카테고리별 전환",
+    products: "상품별 전환", viewed: "조회 세션", bought: "구매 세션", funnel: "구매 퍼널",
     drop_off: "이탈", landing: "방문 시작 페이지", exits: "종료 페이지", entrances: "진입",
     exit_rate: "종료율", page: "페이지", channels: "채널별", step: "단계",
     product_view: "상품 조회", add_to_cart: "장바구니", checkout: "결제 시작", purchase: "구매",
@@ -28,11 +27,9 @@ const TEXT = {
     summary: "Summary", sales: "Sales", traffic: "Traffic & drop-off", news: "News",
     period: "Period", country: "Country", visitor_type: "Visitors", device: "Device",
     channel: "Channel", all: "All", new: "New", returning: "Returning", topic: "Topic",
-    vsPrevious: "vs previous period", daily: "Daily", revenue: "Revenue",
-    conversion_rate: "Conversion rate", aov: "Average order value", transactions: "Transactions",
-    sessions: "Sessions", bounce_rate: "Bounce rate", pages_per_session: "Pages per session",
-    categories: "Conversion by category", products: "Conversion by product", viewed: "Viewed",
-    bought: "Bought", product_revenue: "Product revenue", funnel: "Purchase funnel",
+    vsPrevious: "vs previous period", daily: "Daily", categories: "Conversion by category",
+    products: "Conversion by product", viewed: "Viewed", bought: "Bought",
+    funnel: "Purchase funnel",
     drop_off: "Drop-off", landing: "Landing pages", exits: "Exit pages", entrances: "Entrances",
     exit_rate: "Exit rate", page: "Page", channels: "By channel", step: "Step",
     product_view: "Product view", add_to_cart: "Add to cart", checkout: "Checkout",
@@ -44,10 +41,6 @@ const TEXT = {
     mean: "Mean sentiment", positive: "Positive", neutral: "Neutral", negative: "Negative",
     topics: "Topics", date: "Date", title: "Title", noNews: "No articles for this period.",
   },
-};
-const UNITS = {
-  revenue: "usd", aov: "usd", product_revenue: "usd", conversion_rate: "ratio",
-  bounce_rate: "ratio", exit_rate: "ratio", drop_off: "ratio", pages_per_session: "decimal",
 };
 // Until /api/tab/choices answers (after the first draw) the lists the sample store has.
 const FILTER_CHOICES = {
@@ -62,7 +55,9 @@ const FILTER_CHOICES = {
 const params = new URLSearchParams(location.search);
 // Korean first: English when the URL or the Teams client asks for it (joinTeams).
 let lang = (params.get("lang") || "ko").startsWith("en") ? "en" : "ko";
-const t = (key) => TEXT[lang][key] || key;
+// Metric names come with the numbers, from the catalog (kpi/catalog.py), as in chat.
+const LABELS = {};
+const t = (key) => LABELS[key]?.[lang] || TEXT[lang][key] || key;
 
 // The same formats as kpi/units.py, so the tab reads like the chat: $1,234.56, 1.27%.
 function format(value, unit) {
@@ -315,6 +310,7 @@ async function refresh() {
     const data = await response.json();
     if (mine !== generation) return;
     if (!response.ok) throw new Error(data.error || response.statusText);
+    Object.assign(LABELS, data.labels);
     view.replaceChildren(...DRAW[current()](data));
     const drawn = current();
     // Once painted (the frame after this one): bench/bench_tab.py reads the mark, the
