@@ -1,6 +1,6 @@
 """The risk check's cost and its false alarms, on the generated full year.
 
-1. One check (`kpi.alerts.evaluate`, all six rules, the 5-minute window ending at 14:00
+1. One check (`kpi.insights.alerts.evaluate`, all six rules, the 5-minute window ending at 14:00
    on the sample's last day) on the full sample year: median of runs (target <= 100 ms).
 2. The same check on 4x the history (the year copied three times, 52, 104 and 156 weeks
    earlier, so weekdays line up), divided by the 1x time (target <= 1.3).
@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpi.alerts import Alert, evaluate
-from kpi.generate import generate
-from kpi.warehouse import open_warehouse
+from kpi.insights.alerts import Alert, evaluate
+from kpi.sample.generate import generate
+from kpi.storage.warehouse import open_warehouse
 
 ZONE = ZoneInfo("Asia/Seoul")
 END = dt.date(2026, 11, 23)  # the generated year ends here, as in tests/conftest.py

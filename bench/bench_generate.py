@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpi.generate import generate
-from kpi.warehouse import open_warehouse
+from kpi.sample.generate import generate
+from kpi.storage.warehouse import open_warehouse
 
 TARGET_SECONDS = 90.0
 

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_import.py [--mb 300] [--runs 3] [--file PATH]
 
-The file is made from a generated sample warehouse (kpi.generate) exported with
-kpi.kaggle_export, until it holds about --mb megabytes; without the generator, from copies
+The file is made from a generated sample warehouse (kpi.sample.generate) exported with
+kpi.ga_import.kaggle_export, until it holds about --mb megabytes; without the generator, from copies
 of the real fixture sessions with rewritten visitIds. Each run imports it into a fresh
 DuckDB warehouse; the median run gives rows/s (Sessions + Hits + HitsProduct rows) and
 MB/s. --file times an existing file instead (Kaggle's own train_v2.csv, say).
@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpi.importer import ImportReport, import_ga
-from kpi.kaggle_export import write_kaggle_csv
-from kpi.warehouse import Warehouse, open_warehouse
+from kpi.ga_import.importer import ImportReport, import_ga
+from kpi.ga_import.kaggle_export import write_kaggle_csv
+from kpi.storage.warehouse import Warehouse, open_warehouse
 
 ZONE = ZoneInfo("Asia/Seoul")
 OUT = Path(__file__).resolve().parent / "out"
@@ -57,7 +57,7 @@ def session_count(warehouse: Warehouse) -> int:
 
 def fill_from_generator(warehouse: Warehouse, target_bytes: int) -> str:
     """Generate days backwards from 2017-07-31 until the export would reach the target."""
-    from kpi.generate import generate
+    from kpi.sample.generate import generate
 
     end = dt.date(2017, 7, 31)
     first = generate(warehouse, days=2, end=end, zone=ZONE, seed=1)
@@ -103,7 +103,7 @@ def make_file(target_mb: float, source_kind: str) -> Path:
     started = time.perf_counter()
     if source_kind == "auto":
         try:
-            import kpi.generate  # noqa: F401
+            import kpi.sample.generate  # noqa: F401
         except ImportError:
             source_kind = "fixture"
     if source_kind == "fixture":

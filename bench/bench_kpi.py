@@ -26,12 +26,12 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpi.catalog import HEADLINE_METRICS
-from kpi.charts import Series, line_chart_png
-from kpi.generate import generate
-from kpi.query import MetricQuery, run_query, statements
-from kpi.summary import daily_summary
-from kpi.warehouse import open_warehouse
+from cards.chart_png import Series, line_chart_png
+from kpi.insights.summary import daily_summary
+from kpi.metrics.catalog import HEADLINE_METRICS
+from kpi.metrics.query import MetricQuery, run_query, statements
+from kpi.sample.generate import generate
+from kpi.storage.warehouse import open_warehouse
 
 ZONE = "Asia/Seoul"
 

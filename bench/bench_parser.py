@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dialogs.parser import Parsed, detect_language, parse
-from kpi.query import MetricQuery
+from kpi.metrics.query import MetricQuery
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = {

@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from language.terms import kiwi
 from rag_indexer import sample_corpus
 from rag_indexer.index import DocumentInfo, LocalIndex, Passage
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import FolderSource
-from rag_indexer.terms import kiwi
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "tests" / "data" / "rag_questions.jsonl"

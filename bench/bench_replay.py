@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpi.generate import generate
-from kpi.stream import replay
-from kpi.warehouse import open_warehouse
+from kpi.sample.generate import generate
+from kpi.sample.stream import replay
+from kpi.storage.warehouse import open_warehouse
 
 TARGET_SPEED = 50.0
 ZONE = ZoneInfo("Asia/Seoul")

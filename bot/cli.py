@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from bot.settings import Settings, SettingsError, load_settings
-from kpi.warehouse import Warehouse, WarehouseError, open_warehouse
+from kpi.storage.warehouse import Warehouse, WarehouseError, open_warehouse
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -79,7 +79,7 @@ def data() -> None:
 )
 def ddl(dialect: str) -> None:
     """Print the CREATE statements of the ga_data schema."""
-    from kpi.schema import ddl as schema_ddl
+    from kpi.storage.schema import ddl as schema_ddl
 
     click.echo(schema_ddl(dialect), nl=False)
 
@@ -128,6 +128,8 @@ def generate(
     A sample already there is replaced; imported or production data is kept unless
     --replace is given.
     """
+    from kpi.sample.provenance import holds_only_samples
+
     settings = _settings(ctx)
     warehouse = _warehouse(ctx)
     warehouse.create_schema()
@@ -139,7 +141,7 @@ def generate(
         if if_empty:
             click.echo("the warehouse already holds sessions; nothing generated")
             return
-        if not (replace or warehouse.holds_only_samples()):
+        if not (replace or holds_only_samples(warehouse)):
             _fail(
                 "the warehouse holds imported data; add --replace to delete it and "
                 "generate a sample instead",
@@ -157,7 +159,9 @@ def _catch_up(warehouse: Warehouse, end: dt.date, zone: Any, *, days: int) -> No
     last week still has yesterday (the morning summary's day). What the live replay wrote
     on those days (part of a day the bot ran) makes way for whole generated days, at the
     sample's scale. Without a generated sample (only live sessions), the `days` to `end`."""
-    if not warehouse.holds_only_samples():
+    from kpi.sample.provenance import holds_only_samples
+
+    if not holds_only_samples(warehouse):
         click.echo("the warehouse holds imported data; nothing generated")
         return
     previous = warehouse.last_sample_run() or {}
@@ -181,7 +185,7 @@ def _generate(
 ) -> None:
     import time
 
-    from kpi.generate import generate as run_generate
+    from kpi.sample.generate import generate as run_generate
 
     with _progress("generating", total=days) as advance:
         report = run_generate(
@@ -199,7 +203,7 @@ def _generate(
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Print the figures of ga-facts.md for whatever the warehouse holds."""
-    from kpi.stats import check, compute_stats
+    from kpi.sample.stats import check, compute_stats
 
     warehouse = _warehouse(ctx)
     warehouse.create_schema()
@@ -272,8 +276,8 @@ def import_ga(ctx: click.Context, files: tuple[Path, ...], batch_size: int) -> N
 
     Re-importing a file adds nothing; bad rows are reported with their line and skipped.
     """
-    from kpi.importer import ImportError_
-    from kpi.importer import import_ga as run_import
+    from kpi.ga_import.importer import ImportError_
+    from kpi.ga_import.importer import import_ga as run_import
 
     settings = _settings(ctx)
     for path in files:
@@ -307,7 +311,7 @@ def _as_of(settings: Settings, value: dt.date | None) -> dt.date:
 
 def _period(settings: Settings, as_of: dt.date, text: str | None,
             start: dt.date | None, end: dt.date | None):  # fmt: skip
-    from kpi.periods import PeriodError, default_period, explicit_period, resolve_period
+    from kpi.metrics.periods import PeriodError, default_period, explicit_period, resolve_period
 
     try:
         if text and (start or end):
@@ -358,8 +362,8 @@ def _parse_filters(items: tuple[str, ...]) -> dict[str, list[str]]:
 def kpi_query(ctx: click.Context, metrics, dimensions, filters, start, end, period, as_of,
               compare, limit, as_json, show_sql, dialect) -> None:  # fmt: skip
     """Run a metric query from the catalog."""
-    from kpi.catalog import CatalogError
-    from kpi.query import MetricQuery, check_filter_values, compile_sql, run_query
+    from kpi.metrics.catalog import CatalogError
+    from kpi.metrics.query import MetricQuery, check_filter_values, compile_sql, run_query
 
     settings = _settings(ctx)
     resolved = _period(settings, _as_of(settings, as_of), period, start, end)
@@ -387,8 +391,8 @@ def _print_rows(result, period) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kpi.catalog import DIMENSIONS, METRICS
-    from kpi.units import format_value
+    from kpi.metrics.catalog import DIMENSIONS, METRICS
+    from kpi.metrics.units import format_value
 
     console = Console(width=None if sys.stdout.isatty() else 120)
     console.print(f"{period.label_en} · {period.label_ko}")
@@ -413,7 +417,7 @@ def _print_rows(result, period) -> None:
 @click.pass_context
 def kpi_summary(ctx: click.Context, day: dt.date | None, as_json: bool, chart: Path | None) -> None:
     """The morning KPI summary: headline metrics, changes, top movers, 14-day trends."""
-    from kpi.summary import daily_summary
+    from kpi.insights.summary import daily_summary
 
     settings = _settings(ctx)
     day = day or _as_of(settings, None) - dt.timedelta(days=1)
@@ -427,7 +431,7 @@ def kpi_summary(ctx: click.Context, day: dt.date | None, as_json: bool, chart: P
 
 
 def _write_summary_chart(summary, path: Path) -> None:
-    from kpi.charts import Series, line_chart_png
+    from cards.chart_png import Series, line_chart_png
 
     points = summary.series["revenue"]
     series = Series("매출", [d for d, _ in points], [v for _, v in points])
@@ -439,8 +443,8 @@ def _print_summary(summary) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kpi.catalog import METRICS
-    from kpi.units import format_value
+    from kpi.metrics.catalog import METRICS
+    from kpi.metrics.units import format_value
 
     console = Console(width=None if sys.stdout.isatty() else 120)
     console.print(f"KPI summary for {summary.date:%Y-%m-%d (%a)}")
@@ -490,9 +494,9 @@ def _change(value: float | None, unit: str) -> str:
 def kpi_why(ctx: click.Context, metric_name, period, start, end, compare, as_of, filters,
             as_json) -> None:  # fmt: skip
     """Why a metric moved: its change split into factors and segments that add up."""
-    from kpi.catalog import CatalogError
-    from kpi.drivers import explain
-    from kpi.periods import comparison_period
+    from kpi.insights.drivers import explain
+    from kpi.metrics.catalog import CatalogError
+    from kpi.metrics.periods import comparison_period
 
     settings = _settings(ctx)
     current = _period(settings, _as_of(settings, as_of), period, start, end)
@@ -512,8 +516,8 @@ def kpi_why(ctx: click.Context, metric_name, period, start, end, compare, as_of,
 
 
 def _print_why(report, current, baseline) -> None:
-    from kpi.catalog import METRICS
-    from kpi.units import format_value
+    from kpi.metrics.catalog import METRICS
+    from kpi.metrics.units import format_value
 
     unit = METRICS[report.metric].unit
     click.echo(
@@ -605,7 +609,7 @@ def alerts() -> None:
 @click.pass_context
 def alerts_evaluate(ctx: click.Context, at_text: str, as_json: bool) -> None:
     """What the check ending at --at raises (deterministic: the same data, the same answer)."""
-    from kpi.alerts import evaluate
+    from kpi.insights.alerts import evaluate
 
     settings = _settings(ctx)
     try:
@@ -715,7 +719,7 @@ def stream_replay(ctx: click.Context, speed: float, start_text: str | None,
     Follows the sample model for the time of day and weekday. Run again over the same
     minutes, it continues where the last run stopped. Ctrl+C stops cleanly.
     """
-    from kpi.stream import parse_incident, replay
+    from kpi.sample.stream import parse_incident, replay
 
     settings = _settings(ctx)
     zone = settings.zone

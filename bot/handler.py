@@ -25,7 +25,7 @@ from bot.state import StateStore
 from cards.assistant import CONFIRM_VERB
 from dialogs.answer import AskContext, Reply, answer, language_of, why_reply
 from dialogs.rag import Library
-from kpi.query import MetricQuery
+from kpi.metrics.query import MetricQuery
 
 log = logging.getLogger(__name__)
 

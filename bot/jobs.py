@@ -28,7 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 import cards
 from bot.delivery import Deliverer
 from bot.state import StateStore
-from kpi.summary import daily_summary
+from kpi.insights.summary import daily_summary
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class Runtime:
     zone: ZoneInfo
     deliverer: Deliverer
     now: Callable[[], dt.datetime]
-    thresholds: Any = None  # kpi.alerts.Thresholds; None: the defaults
+    thresholds: Any = None  # kpi.insights.alerts.Thresholds; None: the defaults
     # The scheduled news ingest (COMMERCY_NEWS_FEEDS): feeds, where, topics, and the
     # chat model's scorer (None: the lexicon).
     news_feeds: tuple[str, ...] = ()
@@ -125,7 +125,7 @@ async def risk_check() -> None:
     runtime = _leader()
     if runtime is None:
         return
-    from kpi.alerts import Alert, evaluate  # the rules engine: kpi/alerts.py
+    from kpi.insights.alerts import Alert, evaluate  # the rules engine: kpi/insights/alerts.py
 
     now = runtime.now().astimezone(runtime.zone)
     mark = runtime.state.mark("risk_check")
@@ -183,7 +183,7 @@ def start_scheduler(
         job_defaults={"coalesce": True, "misfire_grace_time": 600, "max_instances": 1},
         timezone=runtime.zone,
     )
-    if risk_checks and importlib.util.find_spec("kpi.alerts") is not None:
+    if risk_checks and importlib.util.find_spec("kpi.insights.alerts") is not None:
         scheduler.add_job(
             "bot.jobs:risk_check", "cron", minute="*/5", second=30, id="risk_check",
             replace_existing=True,

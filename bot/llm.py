@@ -31,7 +31,7 @@ def chat_model(settings: Settings) -> Any:
     if settings.azure_openai_endpoint:
         from langchain_openai import AzureChatOpenAI
 
-        from rag_indexer.embed import _entra_token_provider
+        from rag_indexer.embed import entra_token_provider
 
         key = settings.azure_openai_api_key
         return AzureChatOpenAI(
@@ -39,7 +39,7 @@ def chat_model(settings: Settings) -> Any:
             azure_deployment=settings.chat_model,
             api_version=settings.azure_openai_api_version,
             api_key=key or None,
-            azure_ad_token_provider=None if key else _entra_token_provider(),
+            azure_ad_token_provider=None if key else entra_token_provider(),
             **common,
         )
     from langchain_openai import ChatOpenAI
@@ -84,7 +84,7 @@ def assistant(settings: Settings, state: StateStore | None = None) -> Assistant 
         return None
     from dialogs.assistant import Assistant
     from dialogs.examples import Example, ExampleLibrary, seed_examples
-    from kpi.warehouse import open_warehouse
+    from kpi.storage.warehouse import open_warehouse
 
     saved = [Example(q, query) for q, query in state.examples()] if state else []
     examples = ExampleLibrary(

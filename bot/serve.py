@@ -21,7 +21,7 @@ from aiohttp import web
 
 from bot.app import WAREHOUSE, create_app
 from bot.settings import Settings
-from kpi.warehouse import Warehouse
+from kpi.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ class LiveReplay:
             raise KeyboardInterrupt  # replay() ends cleanly on it, the minute rolled back
 
     def _run(self) -> None:
-        from kpi.stream import replay
+        from kpi.sample.stream import replay
 
         zone = self.settings.zone
         now = dt.datetime.now(zone).replace(second=0, microsecond=0)

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     )
     alerts_enabled: bool = Field(True, validation_alias="COMMERCY_ALERTS_ENABLED")
     replay: bool = Field(True, validation_alias="COMMERCY_REPLAY")
-    # JSON: {"traffic_drop.warning_score": 5, "window_minutes": 5, ...} (kpi/alerts.py)
+    # JSON: {"traffic_drop.warning_score": 5, "window_minutes": 5, ...} (kpi/insights/alerts.py)
     alert_thresholds: str = Field("{}", validation_alias="COMMERCY_ALERT_THRESHOLDS")
     # Documents (RAG): the index the bot searches and the indexer fills, the folder or
     # blob container the indexer watches, the indexer's own bookkeeping.
@@ -243,7 +243,7 @@ class Settings(BaseSettings):
     def _known_thresholds(cls, value: str) -> str:
         import json
 
-        from kpi.alerts import Thresholds
+        from kpi.insights.alerts import Thresholds
 
         try:
             overrides = json.loads(value or "{}")
@@ -260,10 +260,10 @@ class Settings(BaseSettings):
         return value
 
     @property
-    def thresholds(self):  # -> kpi.alerts.Thresholds
+    def thresholds(self):  # -> kpi.insights.alerts.Thresholds
         import json
 
-        from kpi.alerts import Thresholds
+        from kpi.insights.alerts import Thresholds
 
         return Thresholds().with_overrides(json.loads(self.alert_thresholds or "{}"))
 

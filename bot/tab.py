@@ -4,7 +4,7 @@ configuration page), `GET /tab/static/...` (scripts and style) and `GET /tab/tea
 (the Teams JavaScript SDK, npm-pinned).
 
 The page is static: it reads its view from the URL (`?tab=sales&period=28d&device=mobile`)
-and asks the JSON API, which computes with kpi/dashboard.py, the metric layer the bot
+and asks the JSON API, which computes with kpi/insights/dashboard.py, the metric layer the bot
 answers with. A bad filter is a 400 with a one-line reason the page shows; a broken
 warehouse a 503 with a correlation id in the log, never a stack trace.
 """
@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from kpi import dashboard
-from kpi.query import known_values
+from kpi.insights import dashboard
+from kpi.metrics.query import known_values
 from news.topics import DEFAULT_TOPICS
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from adaptive_cards import card as ac
 
 from cards.elements import Lang, build_card, bullets, heading, lang_code, subtle, text, tr
-from kpi.units import format_value
+from kpi.metrics.units import format_value
 
 ACK_VERB, SNOOZE_VERB, WHY_VERB = "ack", "snooze", "why"
 

@@ -28,10 +28,10 @@ from cards.elements import (
     tr,
     with_arrow,
 )
-from kpi.catalog import DIMENSIONS, METRICS
-from kpi.periods import comparison_period, explicit_period
-from kpi.query import QueryResult
-from kpi.units import format_change, format_value
+from kpi.metrics.catalog import DIMENSIONS, METRICS
+from kpi.metrics.periods import comparison_period, explicit_period
+from kpi.metrics.query import QueryResult
+from kpi.metrics.units import format_change, format_value
 
 MAX_TABLE_ROWS = 15  # beyond that a chat table stops being read; the rest is "… N more"
 MAX_TABLE_METRICS = 4  # columns beyond that squeeze to unreadable widths on a phone
@@ -55,7 +55,7 @@ def answer_card(
     """The card answering `result`.
 
     `period_label` is the period in words (Period.label(lang)); `period_is_default` adds
-    that no period was asked for. `chart_element` is a Teams Chart.* dict (kpi.charts);
+    that no period was asked for. `chart_element` is a Teams Chart.* dict (cards.charts);
     it gets `chart_url`'s PNG as its Image fallback, or "drop" without one. `chart_url`
     alone is shown as an Image. `follow_ups` are (button title, question) pairs. `note` is
     a line shown under the answer (e.g. how a filter value was read).

@@ -26,7 +26,7 @@ from cards.elements import (
     text,
     tr,
 )
-from kpi.catalog import DIMENSIONS, HEADLINE_METRICS, METRICS
+from kpi.metrics.catalog import DIMENSIONS, HEADLINE_METRICS, METRICS
 
 BOT_NAME = "Commercy"
 SCOPES = ("personal", "groupChat", "team")

@@ -17,8 +17,8 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as act
 from pydantic import BaseModel
 
-from kpi.catalog import DIMENSIONS, METRICS
-from kpi.units import MISSING
+from kpi.metrics.catalog import DIMENSIONS, METRICS
+from kpi.metrics.units import MISSING
 
 Lang = Literal["ko", "en"]
 

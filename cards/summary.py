@@ -30,10 +30,10 @@ from cards.elements import (
     tr,
     with_arrow,
 )
-from kpi.catalog import METRICS
-from kpi.periods import dates_en, dates_ko
-from kpi.summary import SPARKLINE_DAYS, DailySummary, KpiLine, Mover
-from kpi.units import Unit, format_change, format_value
+from kpi.insights.summary import SPARKLINE_DAYS, DailySummary, KpiLine, Mover
+from kpi.metrics.catalog import METRICS
+from kpi.metrics.periods import dates_en, dates_ko
+from kpi.metrics.units import Unit, format_change, format_value
 
 MAX_MOVERS = 12  # daily_summary's default: 2 per metric for 3 dimensions and 2 metrics
 WHY_METRIC = "revenue"  # the number a marketer asks about first
@@ -47,7 +47,7 @@ def summary_card(
     chart_url: str | None = None,
 ) -> dict[str, Any]:
     """The card for `summary`. `sparkline_urls` maps metric names to small trend PNGs
-    (kpi.charts.sparkline_png served by the bot); `chart_url` is a larger chart."""
+    (cards.chart_png.sparkline_png served by the bot); `chart_url` is a larger chart."""
     code = lang_code(lang)
     sparklines = dict(sparkline_urls or {})
     title = tr(code, "KPI 요약", "KPI summary") + " · " + day_label(summary.date, code)

@@ -20,13 +20,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cards
+from cards.chart_png import bar_chart_png, line_chart_png
+from cards.charts import Series, bar_chart_element, line_chart_element
 from dialogs.parser import Parsed, detect_language, parse
 from dialogs.rag import Library, answer_from_documents
-from kpi.catalog import DIMENSIONS, METRICS, CatalogError
-from kpi.charts import Series, bar_chart_element, bar_chart_png, line_chart_element, line_chart_png
-from kpi.query import MetricQuery, QueryResult, check_filter_values, run_query
-from kpi.summary import daily_summary, relative_change
-from kpi.units import format_value
+from kpi.insights.summary import daily_summary, relative_change
+from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
+from kpi.metrics.query import MetricQuery, QueryResult, check_filter_values, run_query
+from kpi.metrics.units import format_value
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,8 @@ def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> 
 
 def why_reply(metric_name: str, ctx: AskContext, lang: str) -> Reply:
     """Why a metric moved today (so far) against the same weekday last week: the factors
-    and the segments that explain it most (kpi.drivers), in words."""
-    from kpi.drivers import explain
+    and the segments that explain it most (kpi.insights.drivers), in words."""
+    from kpi.insights.drivers import explain
 
     today = ctx.as_of
     week_ago = today - dt.timedelta(days=7)

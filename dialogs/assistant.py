@@ -7,12 +7,12 @@ parts, and answer each from computed numbers and quoted documents.
 2. A **sql** part: the model fills a `QueryDraft` from the metric catalog, prompted
    with the catalog and the nearest confirmed examples; the metric layer computes it,
    as offline. Only for a question the catalog cannot express does the model write SQL
-   (a LangChain prompt over the schema); that SQL passes `kpi.sql_guard` and runs in a
+   (a LangChain prompt over the schema); that SQL passes `kpi.storage.sql_guard` and runs in a
    read-only transaction with a time-out; a rejection or an execution error goes back
    to the model at most twice. The card shows the final SQL.
 3. A **rag** part is the documents dialog (dialogs/rag.py), grounded by its writer.
 4. A **reasoning** part: facts are computed first (the period's KPIs against the one
-   before, the segments that drove the change, kpi.drivers) and passages found; the model
+   before, the segments that drove the change, kpi.insights.drivers) and passages found; the model
    only words them, citing [F1] and [1]. A narrative with a number that is not among
    the facts (or the question) is rejected and the facts are shown as they are.
 
@@ -42,12 +42,12 @@ from dialogs.examples import Example, ExampleLibrary
 from dialogs.llm import LLM, LLMError, metered
 from dialogs.parser import Parsed, parse
 from dialogs.rag import answer_from_documents, relevant_hits
-from kpi.catalog import DIMENSIONS, METRICS, CatalogError
-from kpi.periods import PeriodError, comparison_period, default_period, resolve_period
-from kpi.query import MetricQuery, run_query
-from kpi.schema import TABLES
-from kpi.sql_guard import UnsafeSQL, guard_select
-from kpi.units import format_value
+from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
+from kpi.metrics.periods import PeriodError, comparison_period, default_period, resolve_period
+from kpi.metrics.query import MetricQuery, run_query
+from kpi.metrics.units import format_value
+from kpi.storage.schema import TABLES
+from kpi.storage.sql_guard import UnsafeSQL, guard_select
 
 if TYPE_CHECKING:
     from dialogs.answer import AskContext, Reply
@@ -311,7 +311,7 @@ class Assistant:
             period, is_default = resolve_period(draft.period, ctx.as_of), False
         elif ctx.previous is not None and not draft.period:
             # A follow-up keeps the period it follows, as the offline parser does.
-            from kpi.periods import explicit_period
+            from kpi.metrics.periods import explicit_period
 
             period = explicit_period(ctx.previous.start, ctx.previous.end, as_of=ctx.as_of)
             is_default = False
@@ -464,10 +464,10 @@ HEADLINE = ("revenue", "sessions", "conversion_rate", "aov")
 
 def computed_facts(ctx: AskContext, metric: str, period: Any, lang: str) -> list[str]:
     """The facts a reasoned answer may use: the period's headline KPIs against the
-    period before, and the segments that moved `metric` most (kpi.drivers)."""
+    period before, and the segments that moved `metric` most (kpi.insights.drivers)."""
     from dialogs.answer import driver_lines
-    from kpi.drivers import explain
-    from kpi.summary import relative_change
+    from kpi.insights.drivers import explain
+    from kpi.insights.summary import relative_change
 
     before = comparison_period(period, "previous")
     names = tuple(dict.fromkeys((metric, *HEADLINE)))

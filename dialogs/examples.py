@@ -3,7 +3,7 @@
 The library starts with `examples.jsonl` (questions marketers ask, in Korean and
 English, with the query each means) and grows from answers people confirm with the
 card's "👍 Correct" button. Nearness is lexical: the idf-weighted cosine of the two
-questions' search terms (Korean morphemes, English words; rag_indexer/terms.py), so
+questions' search terms (Korean morphemes, English words; language/terms.py), so
 "지난주 채널별 매출" finds "지난달 채널별 전환율" without an embedding model.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag_indexer.terms import terms
+from language.terms import terms
 
 SEEDS = Path(__file__).with_name("examples.jsonl")
 

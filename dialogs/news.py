@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from cards.elements import dimension_value, lang_code, tr
 from cards.news import Headline, NewsMood, news_card, signed, topic_name
-from kpi.periods import Period
+from kpi.metrics.periods import Period
 from news import NewsStore, StoredArticle
 
 LOOK_BACK_DAYS = 7  # how far "today" may fall back to the latest day with news

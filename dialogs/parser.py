@@ -3,8 +3,8 @@
 No LLM, no network, no settings: `parse(text, as_of=..., previous=...)` is a pure function of
 its arguments. It decides what a message is for (numbers, documents, reasons, a command,
 help, a greeting) and, for numbers, which metrics, dimensions, filters, period and top-N it
-names, using the metric catalog (`kpi.catalog`) for every word it knows and `kpi.periods`
-for every period.
+names, using the metric catalog (`kpi.metrics.catalog`) for every word it knows and
+`kpi.metrics.periods` for every period.
 
 How a message is read:
 
@@ -29,7 +29,7 @@ How a message is read:
    "sql", reusing `previous` for follow-ups ("그럼 모바일은?", "what about last month?").
 
 Words the catalog lacks are kept in small local tables below, each marked LOCAL; they are
-proposals for `kpi/catalog.py`.
+proposals for `kpi/metrics/catalog.py`.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
-from kpi.catalog import DIMENSIONS, METRICS, CatalogError
-from kpi.periods import Period, PeriodError, default_period, explicit_period, extract_period
-from kpi.query import MetricQuery
-from rag_indexer.terms import kiwi
+from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
+from kpi.metrics.periods import Period, PeriodError, default_period, explicit_period, extract_period
+from kpi.metrics.query import MetricQuery
+from language.terms import kiwi
 
 if TYPE_CHECKING:
     from kiwipiepy import Kiwi
@@ -119,7 +119,7 @@ def detect_language(text: str) -> Lang:
 
 
 def _kiwi() -> Kiwi:
-    """The process's one Kiwi, shared with the document search (rag_indexer/terms.py)."""
+    """The process's one Kiwi, shared with the document search (language/terms.py)."""
     return kiwi()
 
 
@@ -176,7 +176,7 @@ class _Term:
     pattern: re.Pattern[str] = field(default=re.compile(""), compare=False, repr=False)
 
 
-# LOCAL (proposed for kpi/catalog.py): metric words the catalog lacks. 율/률 are often
+# LOCAL (proposed for kpi/metrics/catalog.py): metric words the catalog lacks. 율/률 are often
 # swapped in Korean ("이탈율", "전환률"); 거래액 is GMV, i.e. revenue, not a count.
 _EXTRA_METRIC_SYNONYMS: dict[str, tuple[str, ...]] = {
     "revenue": ("거래액", "결제 금액", "결제금액", "결제액", "매출 금액",
@@ -994,7 +994,7 @@ def _clarify_ambiguous(reading: _Reading) -> Parsed:
     return Parsed("clarify", reading.lang, prompt=prompt, choices=_metric_choices(reading, options))
 
 
-# PeriodError messages (English, from kpi.periods) -> a short reason in Korean.
+# PeriodError messages (English, from kpi.metrics.periods) -> a short reason in Korean.
 _PERIOD_REASONS_KO = (
     ("no complete day", "아직 다 지난 날이 없어요"),
     ("is not a date", "없는 날짜예요"),

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from cards.documents import Quote, documents_card, not_covered_card
 from dialogs.grounded import Grounded, sources_line
+from language.terms import terms
 from rag_indexer.index import Hit
-from rag_indexer.terms import terms
 
 QUOTES = 3
 _SENTENCES = re.compile(r"(?<=[.!?。])\s+|(?<=[다요죠음함됨임])\.\s+|\n+")

@@ -8,7 +8,7 @@ is where lexicons do badly.
 
 1. The text is cut into words. English: lower-cased words, each matched as written or
    after a light stemming ("surged" -> "surge", "layoffs" -> "layoff", "stronger" ->
-   "strong"). Korean: morphemes from the project's one Kiwi (rag_indexer.terms.kiwi), so
+   "strong"). Korean: morphemes from the project's one Kiwi (language.terms.kiwi), so
    "성장했다", "성장세" and "성장을" all contain the stem 성장; verbs and adjectives are
    matched by stem (늘다 -> 늘) only when Kiwi tags them as such.
 2. Each lexicon word counts 1 toward the positive or negative side.
@@ -215,7 +215,7 @@ def _stems(token: str) -> Iterable[str]:
 
 
 def _korean_items(text: str) -> list[_Item]:
-    from rag_indexer.terms import kiwi  # the process's one Kiwi, loaded on first use
+    from language.terms import kiwi  # the process's one Kiwi, loaded on first use
 
     tokens = kiwi().tokenize(text)
     items: list[_Item] = []

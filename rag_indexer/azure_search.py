@@ -14,7 +14,7 @@ manifest documents for one file mean a replacement did not finish: `document()` 
 reports an empty content hash, which matches no file, so the next run redoes it.
 
 Matching. Passages are searched through their `terms` field (Kiwi's morphemes and the
-English words, rag_indexer/terms.py), as the local index does, so Korean particles do
+English words, language/terms.py), as the local index does, so Korean particles do
 not hide a word. The `score` of a hit means what it means locally: the share of the
 question's terms the passage holds, weighted by BM25's idf. Document frequencies come
 from one count-only query per question term (a handful of small requests); Azure's own
@@ -53,8 +53,8 @@ from azure.search.documents.indexes.models import (
 )
 from azure.search.documents.models import VectorizedQuery
 
+from language.terms import query_terms, terms
 from rag_indexer.index import CANDIDATES, DocumentInfo, Hit, Passage
-from rag_indexer.terms import query_terms, terms
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ def azure_client(endpoint: str, *, api_key: str, api_version: str) -> Any:
 
     return AzureOpenAI(
         azure_endpoint=endpoint, api_key=api_key or None, api_version=api_version,
-        azure_ad_token_provider=None if api_key else _entra_token_provider(),
+        azure_ad_token_provider=None if api_key else entra_token_provider(),
         timeout=30, max_retries=3,
     )  # fmt: skip
 
@@ -58,7 +58,7 @@ def compatible_client(base_url: str, *, api_key: str) -> Any:
     return OpenAI(base_url=base_url, api_key=api_key or "none", timeout=30, max_retries=3)
 
 
-def _entra_token_provider():  # -> a callable returning a bearer token
+def entra_token_provider():  # -> a callable returning a bearer token
     """Microsoft Entra ID instead of a key (managed identity in Azure, `az login` here)."""
     from azure.identity import DefaultAzureCredential, get_bearer_token_provider
 

@@ -3,7 +3,7 @@ playbook written in the other without embeddings (offline there are none).
 
 The words are the trade's everyday ones (channels, funnel, promotion, brand, alerting),
 not a list fitted to any question set. Each pair is reduced to search terms the same way
-passages are (rag_indexer/terms.py); a question's term then matches a passage that holds
+passages are (language/terms.py); a question's term then matches a passage that holds
 the term or any of its translations. With embeddings configured, meaning does this
 better and for every word; this covers the vocabulary a marketer uses daily.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from rag_indexer.terms import terms
+from language.terms import terms
 
 PAIRS: tuple[tuple[str, str], ...] = (
     # store, funnel, checkout

@@ -2,7 +2,7 @@
 protocol: `LocalIndex` (a SQLite file, the embedded default) and `AzureSearchIndex`
 (rag_indexer/azure_search.py).
 
-Local ranking. Passages are stored with their search terms (rag_indexer/terms.py) in an
+Local ranking. Passages are stored with their search terms (language/terms.py) in an
 FTS5 table (the porter tokenizer stems the English ones) and ranked by BM25. Every hit
 also gets a `score` in [0, 1]: the share of the question's terms, weighted by how rare
 each is in the corpus (BM25's idf), that the passage contains. Unlike BM25 it means the
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from language.terms import query_terms, terms
 from rag_indexer.glossary import translations
-from rag_indexer.terms import query_terms, terms
 
 RRF_K = 60
 CANDIDATES = 50

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kpi.generate import generate
-from kpi.warehouse import Warehouse, open_warehouse
+from kpi.sample.generate import generate
+from kpi.storage.warehouse import Warehouse, open_warehouse
 
 SEOUL = ZoneInfo("Asia/Seoul")
 SHARED = Path(__file__).resolve().parents[2] / "shared"

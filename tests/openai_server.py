@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from rag_indexer.terms import terms
+from language.terms import terms
 from tests.botkit import free_port
 
 DIMENSIONS = 64

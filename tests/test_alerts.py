@@ -18,10 +18,10 @@ import pytest
 import sqlglot
 from sqlalchemy import text
 
-from kpi import alerts
-from kpi.alerts import Alert, Thresholds, evaluate, run_checks
-from kpi.generate import generate
-from kpi.warehouse import Warehouse, open_warehouse
+from kpi.insights import alerts
+from kpi.insights.alerts import Alert, Thresholds, evaluate, run_checks
+from kpi.sample.generate import generate
+from kpi.storage.warehouse import Warehouse, open_warehouse
 from tests.conftest import SEOUL, new_warehouse
 
 END = dt.date(2026, 6, 17)  # a Wednesday, in a month with no holidays
@@ -117,7 +117,7 @@ def plant_stuck_sessions(
     warehouse: Warehouse, step: str, last_hits: list[dt.datetime], dwell_minutes: int = 8
 ) -> None:
     """Sessions that reach `step`, view it again `dwell_minutes` later and leave: what a
-    hanging page does (and what kpi/stream.py's checkout_bottleneck writes). Copies of
+    hanging page does (and what kpi/sample/stream.py's checkout_bottleneck writes). Copies of
     sessions from three weeks before that reached the step, cut after its first view."""
     sources = warehouse.query(
         'SELECT h.session_key, MIN(h.hitNumber) AS n FROM ga_data."Hits" h '
@@ -516,7 +516,7 @@ def test_inconsistent_thresholds_are_refused(defaults: Thresholds, override: dic
 
 
 def test_the_funnel_steps_are_the_sample_stores_pages() -> None:
-    from kpi import store_model
+    from kpi.sample import store_model
 
     pages = [store_model.BASKET_PAGE[0], *(page[0] for page in store_model.CHECKOUT_PAGES)]
     assert list(alerts.FUNNEL_STEPS) == pages
@@ -542,10 +542,10 @@ def busier_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_replayed_checkout_bottleneck_raises_one_alert(
     busier_history: Path, tmp_path: Path, defaults: Thresholds
 ) -> None:
-    """kpi/stream.py's own incident (30 minutes), replayed minute by minute after the
+    """kpi/sample/stream.py's own incident (30 minutes), replayed minute by minute after the
     generated history. Live batches hold whole sessions from their first minute, so this
     also checks that a session counts only once its last hit has happened."""
-    stream = pytest.importorskip("kpi.stream")
+    stream = pytest.importorskip("kpi.sample.stream")
     warehouse = _copy(busier_history, tmp_path)
     incident = stream.Incident("checkout_bottleneck", local(12), minutes=30)
     stream.replay(warehouse, start=local(10), minutes=300, speed=0, zone=SEOUL, seed=3,
@@ -568,7 +568,7 @@ NEXT_DAY = END + dt.timedelta(days=1)
 def _replayed_night(source: Path, folder: Path, incidents: list) -> Warehouse:
     """The night after the sample (US daytime: the store's busy hours), 00:00-06:00,
     replayed live at the store's own volume with `incidents`."""
-    from kpi.stream import replay
+    from kpi.sample.stream import replay
 
     warehouse = _copy(source, folder)
     replay(warehouse, start=local(0, 0, NEXT_DAY), minutes=360, speed=0, zone=SEOUL, seed=3,
@@ -583,7 +583,7 @@ def test_a_traffic_drop_injected_into_the_live_replay_raises_one_alert_in_its_wi
     then every 5-minute check of the night: one traffic-drop alert while it lasts, and
     nothing else. (The bottleneck needs a busier store to be told from chance: see
     test_a_replayed_checkout_bottleneck_raises_one_alert.)"""
-    from kpi.stream import Incident
+    from kpi.sample.stream import Incident
 
     incident = Incident("traffic_drop", local(2, 10, NEXT_DAY), 30)
     warehouse = _replayed_night(six_weeks_file, tmp_path, [incident])

@@ -15,8 +15,8 @@ from aiohttp import ClientSession
 
 from bot.app import STATE
 from bot.settings import Settings
-from kpi.query import MetricQuery, run_query
-from kpi.units import format_value
+from kpi.metrics.query import MetricQuery, run_query
+from kpi.metrics.units import format_value
 from tests.botkit import activity, post, running_bot
 
 TODAY = dt.date(2026, 11, 24)

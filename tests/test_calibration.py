@@ -14,8 +14,8 @@ import datetime as dt
 
 import pytest
 
-from kpi.generate import expected_sessions
-from kpi.stats import compute_stats
+from kpi.sample.generate import expected_sessions
+from kpi.sample.stats import compute_stats
 
 
 @pytest.fixture(scope="module")

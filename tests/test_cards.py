@@ -25,14 +25,14 @@ from cards import (
     welcome_card,
 )
 from cards.answer import MAX_TABLE_ROWS, SQL_BLOCK_ID
+from cards.charts import Series, line_chart_element
 from cards.validation import CARD_LIMIT_BYTES, card_size, known_types, plain_view
-from kpi.catalog import HEADLINE_METRICS, METRICS
-from kpi.charts import Series, line_chart_element
-from kpi.generate import generate
-from kpi.periods import default_period, explicit_period
-from kpi.query import MetricQuery, QueryResult, run_query
-from kpi.summary import DailySummary, daily_summary
-from kpi.units import format_change, format_value
+from kpi.insights.summary import DailySummary, daily_summary
+from kpi.metrics.catalog import HEADLINE_METRICS, METRICS
+from kpi.metrics.periods import default_period, explicit_period
+from kpi.metrics.query import MetricQuery, QueryResult, run_query
+from kpi.metrics.units import format_change, format_value
+from kpi.sample.generate import generate
 from tests.conftest import SEOUL, new_warehouse
 
 ZONE = "Asia/Seoul"

@@ -18,21 +18,18 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from kpi import charts
-from kpi.charts import (
+from cards import chart_png as charts
+from cards.chart_png import (
     FONT_PATH,
     MAX_PNG_BYTES,
     MAX_PNG_SIDE,
-    Series,
-    bar_chart_element,
     bar_chart_figure,
     bar_chart_png,
-    donut_chart_element,
-    line_chart_element,
     line_chart_figure,
     line_chart_png,
     sparkline_png,
 )
+from cards.charts import Series, bar_chart_element, donut_chart_element, line_chart_element
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 END = dt.date(2026, 11, 23)

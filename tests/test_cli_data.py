@@ -75,8 +75,9 @@ def test_catch_up_makes_whole_days_of_the_days_the_live_replay_began(run, tmp_pa
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from kpi.stream import LIVE_VISITOR_PATTERN, replay
-    from kpi.warehouse import open_warehouse
+    from kpi.sample.provenance import LIVE_VISITOR_PATTERN, holds_only_samples
+    from kpi.sample.stream import replay
+    from kpi.storage.warehouse import open_warehouse
 
     run("data", "generate", "--days", "2", "--end", "2026-11-20", "--scale", "0.2")
     warehouse = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")
@@ -96,7 +97,7 @@ def test_catch_up_makes_whole_days_of_the_days_the_live_replay_began(run, tmp_pa
         'SELECT count(*) AS n FROM ga_data."Hits" h LEFT JOIN ga_data."Sessions" s '
         "USING (session_key) WHERE s.session_key IS NULL"
     )[0]["n"]
-    assert warehouse.holds_only_samples()
+    assert holds_only_samples(warehouse)
     warehouse.close()
     assert [str(r["day"]) for r in by_day] == ["2026-11-19", "2026-11-20", "2026-11-21",
                                                 "2026-11-22"]  # fmt: skip
@@ -108,7 +109,7 @@ def test_catch_up_makes_whole_days_of_the_days_the_live_replay_began(run, tmp_pa
 def test_catch_up_generates_the_year_into_an_empty_warehouse_and_never_touches_imports(
     run, tmp_path: Path
 ) -> None:
-    from kpi.warehouse import open_warehouse
+    from kpi.storage.warehouse import open_warehouse
 
     first = run("data", "generate", "--catch-up", "--days", "2", "--end", "2026-11-23",
                 "--scale", "0.1")  # fmt: skip
@@ -122,7 +123,7 @@ def test_catch_up_generates_the_year_into_an_empty_warehouse_and_never_touches_i
 
 
 def test_generate_never_deletes_imported_data_without_replace(run, tmp_path: Path) -> None:
-    from kpi.warehouse import open_warehouse
+    from kpi.storage.warehouse import open_warehouse
 
     run("data", "generate", "--days", "1", "--end", "2026-11-23", "--scale", "0.1")
     warehouse = open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from aiohttp import ClientSession, web
 
 from bot.state import StateStore
-from kpi.generate import generate
+from kpi.sample.generate import generate
 from tests.botkit import Connector, free_port
 from tests.conftest import SEOUL, new_warehouse
 

@@ -14,8 +14,8 @@ import math
 
 import pytest
 
-from kpi.drivers import explain, shapley
-from kpi.generate import generate
+from kpi.insights.drivers import explain, shapley
+from kpi.sample.generate import generate
 from tests.conftest import SEOUL, new_warehouse
 
 ZONE = "Asia/Seoul"
@@ -125,7 +125,7 @@ def test_a_flood_of_social_traffic_lowers_conversion_through_mix_not_rate(store)
 
 
 def test_why_refuses_metrics_it_cannot_split(four_weeks):
-    from kpi.catalog import CatalogError
+    from kpi.metrics.catalog import CatalogError
 
     with pytest.raises(CatalogError, match="session metrics"):
         explain(four_weeks, "cart_abandonment_rate", LAST_WEEK, WEEK_BEFORE, zone=ZONE)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kpi.generate import expected_sessions, generate
+from kpi.sample.generate import expected_sessions, generate
 from tests.conftest import SEOUL, new_warehouse
 
 TABLES = ["Sessions", "Totals", "Traffic", "DeviceGeo", "Hits", "HitsProduct"]

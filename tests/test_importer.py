@@ -17,8 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import cli
-from kpi.generate import generate
-from kpi.importer import (
+from kpi.ga_import.importer import (
     ImportError_,
     ImportReport,
     import_ga,
@@ -26,9 +25,10 @@ from kpi.importer import (
     python_literal,
     session_rows,
 )
-from kpi.kaggle_export import write_kaggle_csv
-from kpi.schema import TABLES
-from kpi.warehouse import Warehouse, open_warehouse
+from kpi.ga_import.kaggle_export import write_kaggle_csv
+from kpi.sample.generate import generate
+from kpi.storage.schema import TABLES
+from kpi.storage.warehouse import Warehouse, open_warehouse
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ga_train_v2_sample.csv"
 SEOUL = ZoneInfo("Asia/Seoul")

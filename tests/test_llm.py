@@ -28,9 +28,9 @@ from dialogs.answer import AskContext, answer, offline_answer
 from dialogs.assistant import computed_facts, numbers_in, unsupported_numbers
 from dialogs.examples import Example
 from dialogs.llm import redact
-from kpi.periods import resolve_period
-from kpi.query import MetricQuery, run_query
-from kpi.schema import SCHEMA, TABLES
+from kpi.metrics.periods import resolve_period
+from kpi.metrics.query import MetricQuery, run_query
+from kpi.storage.schema import SCHEMA, TABLES
 from rag_indexer import sample_corpus
 from rag_indexer.index import LocalIndex
 from rag_indexer.pipeline import Indexer, IndexerState

@@ -15,8 +15,8 @@ import pytest
 
 from dialogs import parser
 from dialogs.parser import Choice, Parsed, detect_language, normalize, parse
-from kpi.catalog import METRICS
-from kpi.query import MetricQuery
+from kpi.metrics.catalog import METRICS
+from kpi.metrics.query import MetricQuery
 
 AS_OF = dt.date(2026, 11, 24)  # a Tuesday
 MONDAY = dt.date(2026, 11, 23)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kpi.periods import (
+from kpi.metrics.periods import (
     Period,
     PeriodError,
     comparison_period,

@@ -18,8 +18,8 @@ from aiohttp import ClientSession
 
 from bot.serve import playground_command, start_playground, stop
 from bot.settings import Settings
-from kpi.query import MetricQuery, run_query
-from kpi.units import format_value
+from kpi.metrics.query import MetricQuery, run_query
+from kpi.metrics.units import format_value
 from tests.botkit import free_port, running_bot
 from tests.test_bot import TODAY, YESTERDAY
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from kpi.catalog import DIMENSIONS, METRICS, CatalogError
-from kpi.query import MetricQuery, check_filter_values, compile_sql, run_query
+from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
+from kpi.metrics.query import MetricQuery, check_filter_values, compile_sql, run_query
 
 ZONE = "Asia/Seoul"
 START, END = dt.date(2026, 11, 2), dt.date(2026, 11, 22)

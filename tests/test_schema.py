@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlglot import exp
 
 from bot.cli import cli
-from kpi.schema import ALL_TABLES, TABLES, ddl
+from kpi.storage.schema import ALL_TABLES, TABLES, ddl
 
 METRICS_MD_COLUMNS = {
     "Sessions": ["session_key", "visitNumber", "visitId", "visitStartTime", "date",
@@ -84,7 +84,7 @@ def test_creating_the_schema_twice_changes_nothing(warehouse) -> None:
 
 
 def test_a_warehouse_made_before_the_time_columns_gets_them_added_and_filled(tmp_path) -> None:
-    from kpi.generate import generate
+    from kpi.sample.generate import generate
     from tests.conftest import SEOUL, new_warehouse
 
     warehouse = new_warehouse(tmp_path)
@@ -119,7 +119,7 @@ def test_the_cli_prints_the_ddl_for_each_dialect() -> None:
 def test_an_azure_sql_url_gives_an_mssql_warehouse_with_a_query_timeout() -> None:
     from types import SimpleNamespace
 
-    from kpi.warehouse import StatementTimeout, open_warehouse
+    from kpi.storage.warehouse import StatementTimeout, open_warehouse
 
     url = (
         "mssql+pyodbc://commercy:secret@example.database.windows.net:1433/ga"
@@ -139,7 +139,7 @@ def test_an_azure_sql_url_gives_an_mssql_warehouse_with_a_query_timeout() -> Non
 def test_a_memory_limit_caps_duckdbs_buffer_pool_unless_the_url_sets_its_own(tmp_path) -> None:
     from sqlalchemy import text
 
-    from kpi.warehouse import open_warehouse
+    from kpi.storage.warehouse import open_warehouse
 
     def limit(url: str) -> str:
         warehouse = open_warehouse(url, memory_limit="256MB")

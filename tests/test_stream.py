@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from kpi.generate import expected_sessions, generate
-from kpi.stream import (
+from kpi.sample.generate import expected_sessions, generate
+from kpi.sample.stream import (
     BOTTLENECK_SHARE,
     CONVERSION_DROP_KEEP,
     PAYMENT_ERROR_ACTION,

@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from kpi.catalog import HEADLINE_METRICS
-from kpi.query import MetricQuery, run_query
-from kpi.summary import daily_summary, relative_change
+from kpi.insights.summary import daily_summary, relative_change
+from kpi.metrics.catalog import HEADLINE_METRICS
+from kpi.metrics.query import MetricQuery, run_query
 
 ZONE = "Asia/Seoul"
 DAY = dt.date(2026, 11, 23)

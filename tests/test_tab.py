@@ -15,9 +15,9 @@ import pytest
 from aiohttp import ClientSession
 
 from bot.settings import Settings
-from kpi import dashboard
-from kpi.query import MetricQuery, run_query
-from kpi.units import format_value
+from kpi.insights import dashboard
+from kpi.metrics.query import MetricQuery, run_query
+from kpi.metrics.units import format_value
 from tests.botkit import running_bot
 from tests.test_bot import TODAY
 from tests.test_playground import ARTIFACTS, CHROMIUM

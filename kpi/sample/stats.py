@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kpi.warehouse import Warehouse
+from kpi.storage.warehouse import Warehouse
 
 S = 'ga_data."Sessions"'
 T = 'ga_data."Totals"'

@@ -1,9 +1,8 @@
-"""Charts for Teams cards: PNG images (matplotlib, Agg) and native Adaptive Card chart elements.
+"""Charts for Teams cards as PNG images (matplotlib, Agg).
 
 Three PNG charts: a time series with an optional comparison line, bars by dimension and a
-sparkline. The same series also become Teams' own chart elements (Chart.Line,
-Chart.VerticalBar, Chart.Donut); the card builder shows the element where Teams can draw it
-and the PNG as the element's Image fallback.
+sparkline. The same `Series` also become Teams' own chart elements (`cards.charts`); the card
+builder shows the element where Teams can draw it and the PNG as the element's Image fallback.
 
 Rendering is pure and thread-safe for the bot server: every chart is its own `Figure` on its
 own `FigureCanvasAgg`, pyplot and its global figure registry are never touched.
@@ -15,7 +14,7 @@ this module sets two rcParams for the whole process, and nothing else: `font.fam
 NanumGothic (it also has Latin letters, digits, "$", "%" and "…") and `axes.unicode_minus`
 to False, because NanumGothic has no U+2212 minus sign.
 
-Every number drawn on a chart is formatted by `kpi.units.format_value`.
+Every number drawn on a chart is formatted by `kpi.metrics.units.format_value`.
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ import math
 import struct
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -43,18 +41,24 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.transforms import offset_copy
 from PIL import Image
 
-from kpi.units import UNITS, Lang, Unit, format_value
+from cards.charts import (
+    VALUE_LABELS_MAX_BARS,
+    Series,
+    aligned_comparison,
+    as_date,
+    check_unit,
+    is_date,
+    x_label,
+)
+from kpi.metrics.units import Lang, Unit, format_value
 
 __all__ = [
     "FONT_PATH",
     "MAX_PNG_BYTES",
     "MAX_PNG_SIDE",
     "Series",
-    "bar_chart_element",
     "bar_chart_figure",
     "bar_chart_png",
-    "donut_chart_element",
-    "line_chart_element",
     "line_chart_figure",
     "line_chart_png",
     "sparkline_png",
@@ -114,7 +118,6 @@ _XTICK_ROW_IN = 0.32
 
 _MARKERS_MAX_POINTS = 31  # dots on each point read well up to a month of days
 _DENSE_POINTS = 90
-_VALUE_LABELS_MAX_BARS = 12
 _VERTICAL_MAX_BARS = 10
 # About how many narrow characters fit side by side under vertical bars on a 6-inch chart.
 _VERTICAL_LABEL_CELLS = 70
@@ -125,26 +128,6 @@ _SECOND_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 
 _SECOND_TICKS_MAX = 6
 
 _NO_DATA = {"ko": "데이터 없음", "en": "No data"}
-
-# Teams chart colours (the Adaptive Card chart colour names).
-_CARD_COLOR = "categoricalBlue"
-_CARD_COMPARISON_COLOR = "neutral"
-
-
-@dataclass(frozen=True)
-class Series:
-    """One series: `x` are dates (time series) or category labels (bars), `y` the values.
-
-    A `None` in `y` is a missing value: a gap in a line, a "—" bar.
-    """
-
-    label: str
-    x: Sequence[dt.date | str]
-    y: Sequence[float | None]
-
-    def __post_init__(self) -> None:
-        if len(self.x) != len(self.y):
-            raise ValueError(f"series {self.label!r}: {len(self.x)} x values, {len(self.y)} y")
 
 
 # --- PNG entry points ---------------------------------------------------------------------------
@@ -222,7 +205,7 @@ def line_chart_figure(
     two series share x values, else by position (its first point over `series`' first), which
     is how a previous period overlays the current one. Only `series` decides "no data".
     """
-    _check_unit(unit)
+    check_unit(unit)
     if _is_empty(series.y):
         return _no_data_figure(title, lang)
     fig = _new_figure(_CHART_SIZE_IN)
@@ -245,7 +228,7 @@ def line_chart_figure(
     if comparison is not None:
         ax.plot(
             xs,
-            _floats(_aligned_comparison(series, comparison)),
+            _floats(aligned_comparison(series, comparison)),
             color=_COMPARISON_COLOR,
             linestyle=(0, (4, 2.5)),
             linewidth=1.1 if dense else 1.6,
@@ -276,10 +259,10 @@ def bar_chart_figure(
     not fit side by side under vertical bars. Up to 12 bars carry their value; a missing value
     is a "—" at zero. Horizontal charts grow taller with the bar count, up to 1024 px.
     """
-    _check_unit(unit)
+    check_unit(unit)
     if _is_empty(series.y):
         return _no_data_figure(title, lang)
-    labels = [_x_label(x) for x in series.x]
+    labels = [x_label(x) for x in series.x]
     if horizontal is None:
         horizontal = _prefers_horizontal(labels)
     height_in = _horizontal_height_in(len(labels)) if horizontal else _CHART_SIZE_IN[1]
@@ -295,7 +278,7 @@ def bar_chart_figure(
     else:
         bars = _draw_vertical_bars(ax, labels, heights)
         _setup_value_axis(ax.yaxis, unit, lang)
-    if len(labels) <= _VALUE_LABELS_MAX_BARS:
+    if len(labels) <= VALUE_LABELS_MAX_BARS:
         texts = [format_value(v, unit, _lang(lang)) for v in _optional_floats(series.y)]
         ax.bar_label(bars, labels=texts, padding=3, fontsize=_VALUE_LABEL_PT, color=_TEXT_COLOR)
         ax.margins(**{"x" if horizontal else "y": 0.16})  # room for the longest bar's label
@@ -331,127 +314,6 @@ def _draw_vertical_bars(ax: Axes, labels: Sequence[str], heights: np.ndarray) ->
     return bars
 
 
-# --- Adaptive Card chart elements ---------------------------------------------------------------
-#
-# Shapes as Teams documents them ("Charts in Adaptive Cards", Microsoft Learn):
-#   Chart.Line:        {"type", "title", "data": [{"legend", "color"?, "values": [{"x", "y"}]}]}
-#   Chart.VerticalBar: {"type", "title", "data": [{"x", "y"}], "showBarValues"?, "color"?}
-#   Chart.Donut:       {"type", "title", "data": [{"legend", "value"}], "colorSet"?}
-# plus "xAxisTitle"/"yAxisTitle" on the line and bar charts.
-# Numbers: plain JSON numbers. Teams cannot format units, so ratios go out as percentages
-# (0.0127 -> 1.27) and the unit goes into "yAxisTitle" ("%", "USD ($)", "초"); money and
-# decimals are rounded to cents, counts and seconds to whole numbers.
-# x values: on the line, dates as ISO strings ("2026-11-16", as in Microsoft's line example);
-# bars and donut slices are categories, so dates there read "11/16" as in the PNG.
-# Teams has no null point: missing values are left out, so the native line bridges the gap that
-# the PNG shows.
-# No element carries a "fallback": the card builder adds {"type": "Image", "url": <PNG URL>}.
-
-
-def line_chart_element(
-    series: Series,
-    *,
-    title: str,
-    unit: str,
-    lang: str = "ko",
-    comparison: Series | None = None,
-) -> dict[str, Any]:
-    """A Teams "Chart.Line" element: `series`, then the comparison aligned as in the PNG.
-
-    JSON-ready and without "fallback" (the card builder adds the PNG as an Image fallback).
-    """
-    _check_unit(unit)
-    data = [_line_data(series.label, series.x, series.y, unit, _CARD_COLOR)]
-    if comparison is not None:
-        aligned = _aligned_comparison(series, comparison)
-        data.append(_line_data(comparison.label, series.x, aligned, unit, _CARD_COMPARISON_COLOR))
-    return _element("Chart.Line", title, unit, lang, data)
-
-
-def bar_chart_element(series: Series, *, title: str, unit: str, lang: str = "ko") -> dict[str, Any]:
-    """A Teams "Chart.VerticalBar" element, one {"x", "y"} per category (missing ones left out).
-
-    JSON-ready and without "fallback" (the card builder adds the PNG as an Image fallback).
-    """
-    _check_unit(unit)
-    data = [
-        {"x": _x_label(x), "y": number}
-        for x, y in zip(series.x, series.y, strict=True)
-        if (number := _card_number(y, unit)) is not None
-    ]
-    element = _element("Chart.VerticalBar", title, unit, lang, data)
-    element["color"] = _CARD_COLOR
-    element["showBarValues"] = len(data) <= _VALUE_LABELS_MAX_BARS
-    return element
-
-
-def donut_chart_element(
-    series: Series, *, title: str, unit: str, lang: str = "ko"
-) -> dict[str, Any]:
-    """A Teams "Chart.Donut" element, one {"legend", "value"} per category.
-
-    Missing and negative values are left out: a slice cannot be negative. JSON-ready and
-    without "fallback" (the card builder adds the PNG as an Image fallback).
-    """
-    _check_unit(unit)
-    data = [
-        {"legend": _x_label(x), "value": number}
-        for x, y in zip(series.x, series.y, strict=True)
-        if (number := _card_number(y, unit)) is not None and number >= 0
-    ]
-    return {"type": "Chart.Donut", "title": title, "colorSet": "categorical", "data": data}
-
-
-def _element(
-    kind: str, title: str, unit: str, lang: str, data: list[dict[str, Any]]
-) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": kind, "title": title}
-    axis_title = _card_axis_title(unit, lang)
-    if axis_title:
-        element["yAxisTitle"] = axis_title
-    element["data"] = data
-    return element
-
-
-def _line_data(
-    legend: str,
-    xs: Sequence[dt.date | str],
-    ys: Sequence[float | None],
-    unit: str,
-    color: str,
-) -> dict[str, Any]:
-    values = [
-        {"x": _card_date(x), "y": number}
-        for x, y in zip(xs, ys, strict=True)
-        if (number := _card_number(y, unit)) is not None
-    ]
-    return {"legend": legend, "color": color, "values": values}
-
-
-def _card_number(value: float | None, unit: str) -> float | int | None:
-    """A value as Teams shows it, or None for a missing or non-finite value."""
-    if value is None or not math.isfinite(value):
-        return None
-    if unit == "ratio":
-        return round(value * 100, 2)
-    if unit in ("count", "seconds"):
-        return round(value)
-    return round(value, 2)
-
-
-def _card_axis_title(unit: str, lang: str) -> str | None:
-    titles = {
-        "usd": "USD ($)",
-        "ratio": "%",
-        "seconds": "초" if lang == "ko" else "seconds",
-    }
-    return titles.get(unit)
-
-
-def _card_date(x: dt.date | str) -> str:
-    return _as_date(x).isoformat() if _is_date(x) else str(x)
-
-
 # --- Building blocks ----------------------------------------------------------------------------
 
 
@@ -459,11 +321,6 @@ def _new_figure(size_in: tuple[float, float]) -> Figure:
     fig = Figure(figsize=size_in, dpi=_DPI_STEPS[0], facecolor="white")
     FigureCanvasAgg(fig)
     return fig
-
-
-def _check_unit(unit: str) -> None:
-    if unit not in UNITS:
-        raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
 
 
 def _lang(lang: str) -> Lang:
@@ -486,22 +343,6 @@ def _is_empty(values: Sequence[float | None]) -> bool:
 
 def _last_finite_index(ys: np.ndarray) -> int:
     return int(np.flatnonzero(np.isfinite(ys))[-1])
-
-
-def _is_date(x: object) -> bool:
-    return isinstance(x, dt.date)
-
-
-def _as_date(x: dt.date) -> dt.date:
-    return x.date() if isinstance(x, dt.datetime) else x
-
-
-def _x_label(x: dt.date | str) -> str:
-    return _month_day(_as_date(x)) if _is_date(x) else str(x)
-
-
-def _month_day(day: dt.date) -> str:
-    return f"{day.month}/{day.day}"
 
 
 def _literal(text: str) -> str:
@@ -545,29 +386,20 @@ def _horizontal_label_pt(height_in: float, bar_count: int) -> float:
     return max(6.0, min(_TICK_PT, pitch_pt * 0.75))
 
 
-def _aligned_comparison(series: Series, comparison: Series) -> list[float | None]:
-    """The comparison's values over `series`' x values: by shared x, else by position."""
-    if set(series.x) & set(comparison.x):
-        by_x = dict(zip(comparison.x, comparison.y, strict=True))
-        return [by_x.get(x) for x in series.x]
-    padded = [*comparison.y, *([None] * len(series.x))]
-    return padded[: len(series.x)]
-
-
 def _x_positions(xs: Sequence[dt.date | str]) -> np.ndarray:
     """Dates as matplotlib date numbers (calendar gaps stay gaps), anything else by index."""
-    if xs and all(_is_date(x) for x in xs):
-        days = np.array([_as_date(x).isoformat() for x in xs], dtype="datetime64[D]")
+    if xs and all(is_date(x) for x in xs):
+        days = np.array([as_date(x).isoformat() for x in xs], dtype="datetime64[D]")
         return mdates.date2num(days)
     return np.arange(len(xs), dtype=float)
 
 
 def _setup_x_axis(ax: Axes, xs: Sequence[dt.date | str], positions: np.ndarray) -> None:
-    if all(_is_date(x) for x in xs):
+    if all(is_date(x) for x in xs):
         locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(
-            ticker.FuncFormatter(lambda v, _pos: _month_day(mdates.num2date(v).date()))
+            ticker.FuncFormatter(lambda v, _pos: x_label(mdates.num2date(v).date()))
         )
     else:
         labels = [_literal(_shorten(str(x), 10)) for x in xs]

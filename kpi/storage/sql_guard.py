@@ -19,7 +19,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from kpi.schema import SCHEMA, TABLES
+from kpi.storage.schema import SCHEMA, TABLES
 
 MAX_ROWS = 500
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, Table, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateIndex, CreateSchema
 
-from kpi.schema import (
+from kpi.storage.schema import (
     ALL_TABLES,
     BACKFILLS,
     SCHEMA,
@@ -86,20 +86,6 @@ class Warehouse:
         with self.engine.begin() as conn:
             for table in ALL_TABLES:
                 conn.execute(table.delete())
-
-    def holds_only_samples(self) -> bool:
-        """True when every session was written by `commercy data generate` or by the
-        live replay (whose visitor ids have their own pattern)."""
-        from kpi.stream import LIVE_VISITOR_PATTERN
-
-        with self.engine.connect() as conn:
-            loaded = conn.execute(
-                select(func.count())
-                .select_from(sessions)
-                .where(sessions.c.fullVisitorId.not_like(LIVE_VISITOR_PATTERN))
-            ).scalar_one()
-            generated = conn.execute(select(func.sum(sample_runs.c.sessions))).scalar_one()
-        return loaded == (generated or 0)
 
     def last_sample_run(self) -> dict[str, Any] | None:
         """The `commercy data generate` run that reaches furthest: its dates, scale, seed

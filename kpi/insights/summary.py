@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kpi.catalog import HEADLINE_METRICS, METRICS
-from kpi.query import MetricQuery, run_query
+from kpi.metrics.catalog import HEADLINE_METRICS, METRICS
+from kpi.metrics.query import MetricQuery, run_query
 
 MOVER_DIMENSIONS = ("channel", "device", "country")
 MOVER_METRICS = ("sessions", "revenue")

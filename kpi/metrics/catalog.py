@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kpi.units import Unit
+from kpi.metrics.units import Unit
 
 Grain = Literal["session", "hit", "product"]
 

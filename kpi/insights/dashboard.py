@@ -6,7 +6,7 @@ number in chat.
 What the catalog has comes from `run_query`. The rest of the original dashboard (the
 purchase funnel, landing and exit pages, product and category conversion) are
 hit-level counts the catalog does not name; they are built here on the same scope
-(`kpi.query.scoped`: the same tables, period and filters), so they agree with it.
+(`kpi.metrics.query.scoped`: the same tables, period and filters), so they agree with it.
 Pure: no I/O but the warehouse passed in, no settings.
 """
 
@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import Double, and_, case, cast, distinct, func
 from sqlalchemy import select as sa_select
 
-from kpi.catalog import DIMENSIONS, METRICS, CatalogError, canonical_value
-from kpi.query import (
+from kpi.insights.summary import relative_change
+from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError, canonical_value
+from kpi.metrics.query import (
     MetricQuery,
     QueryResult,
     dimension_expression,
@@ -32,7 +33,6 @@ from kpi.query import (
     run_query,
     scoped,
 )
-from kpi.summary import relative_change
 
 TABS = ("summary", "sales", "traffic")
 FILTERS = ("country", "visitor_type", "device", "channel")

@@ -30,8 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kpi.catalog import METRICS, CatalogError, metric
-from kpi.query import MetricQuery, run_query
+from kpi.metrics.catalog import METRICS, CatalogError, metric
+from kpi.metrics.query import MetricQuery, run_query
 
 DRIVER_DIMENSIONS = ("channel", "device", "country", "source")
 

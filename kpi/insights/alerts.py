@@ -13,7 +13,7 @@ The rules (names are stable: the alert ledger, cards and settings use them):
   of a last hit is its time minus the time of the hit before it (hitNumber - 1): GA
   records nothing after the last hit, so the time spent on an exit page is unknowable;
   what *is* recorded is how long the visitor took to get there, and a slow or failing
-  step (a payment page that hangs, a form that fights back, kpi/stream.py's repeat view
+  step (a payment page that hangs, a form that fights back, kpi/sample/stream.py's repeat view
   5-15 minutes later) shows up exactly there. "Usual" is the step's p90 over every hit
   on it on the same weekday of the baseline weeks.
 - ``traffic_drop`` / ``traffic_spike`` (scope ``store``): sessions started.
@@ -60,9 +60,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from kpi.catalog import METRICS
-from kpi.units import format_value
-from kpi.warehouse import Warehouse
+from kpi.metrics.catalog import METRICS
+from kpi.metrics.units import format_value
+from kpi.storage.warehouse import Warehouse
 
 Severity = Literal["warning", "critical"]
 Direction = Literal["drop", "spike"]

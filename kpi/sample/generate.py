@@ -1,6 +1,6 @@
 """A sample year of the Google Merchandise Store, calibrated to ../shared/ga-facts.md.
 
-The generator draws whole sessions the way the store's visitors behave (kpi/store_model.py
+The generator draws whole sessions the way the store's visitors behave (kpi/sample/store_model.py
 holds the numbers): how many sessions a day (month, weekday, holidays), who comes (channel,
 source, device, country, returning visitors), when (the visitor's local hour seen in the
 reporting time zone), whether they bounce, and how far they get down the funnel
@@ -23,9 +23,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kpi import store_model as model
-from kpi.schema import device_geo, hits, hits_product, sessions, totals, traffic
-from kpi.warehouse import Warehouse
+from kpi.sample import store_model as model
+from kpi.storage.schema import device_geo, hits, hits_product, sessions, totals, traffic
+from kpi.storage.warehouse import Warehouse
 
 CHUNK_DAYS = 28
 MICROS = 1_000_000
@@ -78,12 +78,12 @@ def generate(
     start = end - dt.timedelta(days=days - 1)
     dates = [start + dt.timedelta(days=i) for i in range(days)]
     counts = daily_session_counts(dates, scale, np.random.default_rng([seed, 0]))
-    catalog = _Catalog.build()
+    catalog = CatalogArrays.build()
     total = _Totals()
     for chunk_no, first in enumerate(range(0, days, CHUNK_DAYS), start=1):
         chunk_dates = dates[first : first + CHUNK_DAYS]
         rng = np.random.default_rng([seed, chunk_no])
-        tables = _chunk(chunk_dates, counts[first : first + CHUNK_DAYS], rng, zone, catalog)
+        tables = draw_sessions(chunk_dates, counts[first : first + CHUNK_DAYS], rng, zone, catalog)
         for table, rows in tables.items():
             warehouse.append(table, rows)
         total.add(tables)
@@ -163,7 +163,10 @@ def _fourth_thursday(year: int) -> dt.date:
 
 
 @dataclass(frozen=True)
-class _Catalog:
+class CatalogArrays:
+    """The store's products and pages as NumPy arrays, ready for vectorised draws (built
+    once per run; the live replay builds its own)."""
+
     names: list[str]
     categories: list[str]
     skus: list[str]
@@ -177,7 +180,7 @@ class _Catalog:
     special_page: dict[str, int]
 
     @classmethod
-    def build(cls) -> _Catalog:
+    def build(cls) -> CatalogArrays:
         products = sorted(model.PRODUCTS, key=lambda p: p[2])
         price_micros = np.array([round(p[2] * MICROS) for p in products], dtype=np.int64)
         popularity = np.array([p[4] for p in products])
@@ -289,13 +292,15 @@ def _country_weights() -> np.ndarray:
 COUNTRY_WEIGHTS = _country_weights()
 
 
-def _chunk(
+def draw_sessions(
     dates: list[dt.date],
     counts: np.ndarray,
     rng: np.random.Generator,
     zone: ZoneInfo,
-    catalog: _Catalog,
+    catalog: CatalogArrays,
 ) -> dict:
+    """`counts[i]` whole sessions on `dates[i]` as Arrow tables keyed by their `ga_data`
+    table (the generator writes them; the live replay pools them for its minutes)."""
     n = int(counts.sum())
     day = np.repeat(np.arange(len(dates)), counts)
 
@@ -551,7 +556,7 @@ class _Hits:
 def _lay_out_hits(
     rng: np.random.Generator,
     counts_by_kind: dict[int, np.ndarray],
-    catalog: _Catalog,
+    catalog: CatalogArrays,
     basket_product: np.ndarray,
     basket_start: np.ndarray,
     n_items: np.ndarray,
@@ -628,7 +633,8 @@ def _nullable(values: np.ndarray, present: np.ndarray, arrow_type: pa.DataType) 
 def _tables(*, rng: np.random.Generator, dates, zone_offset, day, start_time, visitor_ids,
             visit_number, channel, channels, source, sources, device, device_names, os_idx,
             os_names, browser_idx, browser_names, country, bounced, buyer, revenue,
-            time_on_site, hit: _Hits, hit_time, catalog: _Catalog, basket) -> dict:  # fmt: skip
+            time_on_site, hit: _Hits, hit_time, catalog: CatalogArrays,
+            basket) -> dict:  # fmt: skip
     n = len(start_time)
     _, basket_product, quantity, line_revenue, basket_start, n_items = basket
     full_visitor_id = _strings(visitor_ids)
@@ -808,7 +814,7 @@ def _device_geo_rows(rng, session_key, device, device_names, os_idx, os_names, b
     })  # fmt: skip
 
 
-def _product_rows(rng, hit: _Hits, hit_key: pa.Array, catalog: _Catalog, basket_product,
+def _product_rows(rng, hit: _Hits, hit_key: pa.Array, catalog: CatalogArrays, basket_product,
                   quantity, line_revenue, basket_start, n_items) -> tuple:  # fmt: skip
     """One row per product on a hit: one for clicks, details and adds; the whole basket
     on every checkout step and on the purchase. Returns the rows, each row's hit and its

@@ -20,8 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from kpi import schema
-from kpi.catalog import (
+from kpi.metrics.catalog import (
     AGGREGATES,
     DIMENSIONS,
     METRICS,
@@ -32,7 +31,8 @@ from kpi.catalog import (
     dimension,
     metric,
 )
-from kpi.schema import dialect_named
+from kpi.storage import schema
+from kpi.storage.schema import dialect_named
 
 COMPARISONS = ("previous", "week", "year")
 
@@ -333,7 +333,7 @@ def _metric_expression(name: str, tables: _Tables) -> ColumnElement:
 def scoped(query: MetricQuery, grain: Grain, *, zone: str) -> tuple[_Tables, list[ColumnElement]]:
     """The tables of `grain` (joined as they are used) and the conditions that keep the
     query's period and filters: what every statement over `query`'s scope starts from,
-    the catalog's and the dashboard's (kpi/dashboard.py) alike."""
+    the catalog's and the dashboard's (kpi/insights/dashboard.py) alike."""
     tables = _Tables(grain)
     s = tables["s"]
     conditions: list[ColumnElement] = [s.c.date >= query.start, s.c.date <= query.end]
@@ -449,7 +449,7 @@ def plain_value(value: Any) -> Any:
 
 
 def run_query(warehouse: Any, query: MetricQuery, *, zone: str) -> QueryResult:
-    """Run `query` on `warehouse` (a kpi.warehouse.Warehouse); one statement per grain."""
+    """Run `query` on `warehouse` (a kpi.storage.warehouse.Warehouse); one statement per grain."""
     parts = statements(query, zone=zone)
     dims = list(query.dimensions)
     merged: dict[tuple, dict[str, Any]] = {}
@@ -468,7 +468,7 @@ def run_query(warehouse: Any, query: MetricQuery, *, zone: str) -> QueryResult:
     sql = compile_sql(query, dialect=warehouse.dialect_name, zone=zone)
     comparison = None
     if query.compare is not None:
-        from kpi.periods import comparison_period, explicit_period
+        from kpi.metrics.periods import comparison_period, explicit_period
 
         shifted = comparison_period(explicit_period(query.start, query.end), query.compare)
         comparison = run_query(warehouse, query.with_period(shifted.start, shifted.end), zone=zone)

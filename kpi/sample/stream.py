@@ -8,10 +8,10 @@ sessions that START in its minute, whole: their hits may run on for minutes afte
 How a minute comes to look like the sample
 ------------------------------------------
 The number of sessions is Poisson with the generator's own mean for that minute: the
-store's expected sessions that day (`kpi.generate.expected_sessions`, times `scale`)
+store's expected sessions that day (`kpi.sample.generate.expected_sessions`, times `scale`)
 times the minute's share of the day in the reporting time zone, which is where each
 country's local-hour profile (`store_model.LOCAL_HOUR_PROFILE`) lands in that zone.
-The sessions themselves come from the generator (`kpi.generate._chunk`): it draws a
+The sessions themselves come from the generator (`kpi.sample.generate.draw_sessions`): it draws a
 pool of the day's sessions, and a pooled session may take the minute's place when the
 minute falls in the same local hour of its own country as its drawn start did. Within
 a local hour the generator spreads starts uniformly, so the chosen sessions are exactly
@@ -83,10 +83,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, SmallInteger, Table, select
 
-from kpi import generate as gen
-from kpi import store_model as model
-from kpi.schema import TABLES, device_geo, hits, hits_product, sessions, totals, traffic
-from kpi.warehouse import Warehouse
+from kpi.sample import generate as gen
+from kpi.sample import store_model as model
+from kpi.sample.provenance import LIVE_VISITOR_PATTERN, LIVE_VISITOR_PREFIX
+from kpi.storage.schema import TABLES, device_geo, hits, hits_product, sessions, totals, traffic
+from kpi.storage.warehouse import Warehouse
 
 IncidentKind = Literal["checkout_bottleneck", "traffic_drop", "conversion_drop", "payment_errors"]
 # Also the order in which overlapping incidents apply.
@@ -114,13 +115,9 @@ YOURINFO_PATH, PAYMENT_PATH = (page[0] for page in model.CHECKOUT_PAGES[:2])
 STUCK_PATHS = (BASKET_PATH, YOURINFO_PATH, PAYMENT_PATH)
 PURCHASE_ACTION = "6"
 
-# Live visitor ids: "9" + 19 digits, above any unsigned 64-bit GA id (20 digits at most,
-# starting with 1) and any generated id (19 digits).
-LIVE_VISITOR_PREFIX = "9"
-LIVE_VISITOR_PATTERN = LIVE_VISITOR_PREFIX + "_" * 19  # SQL LIKE: exactly 20 characters
 
 # The generator cannot lay out a pool without a single basket line (an empty-array index
-# in kpi.generate._product_rows); 600 sessions hold ~32 baskets, so that never happens.
+# in kpi.sample.generate._product_rows); 600 sessions hold ~32 baskets, so that never happens.
 MIN_POOL = 600
 # Keeps each minute's random stream apart from the generator's ([seed, chunk]).
 STREAM_DOMAIN = 0x5EED_57A
@@ -319,7 +316,7 @@ def _draw_sessions(
     fit_share = _local_hour_weight(second_of_day, zone_offset).sum()
     size = max(MIN_POOL, math.ceil((count + 4 * math.sqrt(count) + 4) / fit_share))
     while True:
-        pool = gen._chunk([day], np.array([size]), rng, zone, _catalog())
+        pool = gen.draw_sessions([day], np.array([size]), rng, zone, _catalog())
         fitting = _fitting(pool, second_of_day, zone_offset, zone, day)
         if len(fitting) >= count:
             break
@@ -329,8 +326,8 @@ def _draw_sessions(
 
 
 @functools.cache
-def _catalog() -> gen._Catalog:
-    return gen._Catalog.build()
+def _catalog() -> gen.CatalogArrays:
+    return gen.CatalogArrays.build()
 
 
 def _fitting(

@@ -4,7 +4,7 @@ The layout and encodings are those of Kaggle's file and of
 ../shared/fixtures/ga_train_v2_sample.csv: a header, JSON in `device`, `geoNetwork`,
 `totals` and `trafficSource`, Python-literal reprs in `hits` and `customDimensions`,
 numbers inside them as strings, CRLF line ends. The field mapping is the importer's
-(kpi.importer *_FIELDS), run backwards, so importing the file reproduces the rows:
+(kpi.ga_import.importer *_FIELDS), run backwards, so importing the file reproduces the rows:
 
 - NULL columns are left out of the nested objects, as GA leaves them out.
 - `date` holds `Sessions.date` as YYYYMMDD (the importer ignores the column and derives
@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from sqlalchemy import Table
 
-from kpi.importer import (
+from kpi.ga_import.importer import (
     DEVICE_GEO_FIELDS,
     HIT_FIELDS,
     PRODUCT_FIELDS,
@@ -38,8 +38,8 @@ from kpi.importer import (
     TRAFFIC_FIELDS,
     FieldSpec,
 )
-from kpi.schema import SCHEMA, device_geo, hits, hits_product, sessions, totals, traffic
-from kpi.warehouse import Warehouse
+from kpi.storage.schema import SCHEMA, device_geo, hits, hits_product, sessions, totals, traffic
+from kpi.storage.warehouse import Warehouse
 
 HEADER = (
     "channelGrouping",

@@ -10,7 +10,7 @@ Formats, detected per file from its first bytes (a `.gz` file is read through gz
   nested `totals`, `trafficSource`, `device`, `geoNetwork` and `hits[]`. Numbers may be
   JSON numbers or strings (BigQuery writes INT64 as strings).
 
-Mapping (GA field -> `ga_data` column; see kpi/schema.py):
+Mapping (GA field -> `ga_data` column; see kpi/storage/schema.py):
 
 - `session_key` = "{fullVisitorId}-{visitId}", `hit_key` = "{session_key}-{hitNumber}",
   `product_hit_key` = "{hit_key}-{i}", i the 1-based position of the product in its hit.
@@ -73,8 +73,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 from sqlalchemy import BigInteger, Boolean, Column, Date, Integer, SmallInteger, String, Table
 
-from kpi.schema import TABLES, device_geo, hits, hits_product, sessions, totals, traffic
-from kpi.warehouse import Warehouse
+from kpi.storage.schema import TABLES, device_geo, hits, hits_product, sessions, totals, traffic
+from kpi.storage.warehouse import Warehouse
 
 PLACEHOLDER = "not available in demo dataset"
 MAX_PROBLEMS_LISTED = 1000
@@ -255,7 +255,8 @@ ARROW_TYPES = {
 
 
 def arrow_schema(table: Table) -> pa.Schema:
-    """The Arrow schema of a `ga_data` table: names and types exactly as in kpi/schema.py."""
+    """The Arrow schema of a `ga_data` table: names and types exactly as in
+    kpi/storage/schema.py."""
     return pa.schema([(c.name, ARROW_TYPES[column_kind(c)]) for c in table.columns])
 
 
@@ -740,7 +741,7 @@ class _Loader:
 
 
 def arrow_tables(batch: Sequence[SessionRows]) -> list[tuple[Table, pa.Table]]:
-    """The batch as one Arrow table per `ga_data` table, in the order of kpi/schema.py."""
+    """The batch as one Arrow table per `ga_data` table, in the order of kpi/storage/schema.py."""
     columns = {
         sessions.name: [rows.session for rows in batch],
         totals.name: [rows.totals for rows in batch],

@@ -1,0 +1,2 @@
+"""Google Analytics import: Kaggle and BigQuery exports read into `ga_data`, and the
+Kaggle layout written back from it (to test the importer at scale)."""
