@@ -35,7 +35,8 @@ from sqlalchemy import event  # noqa: E402
 from bot.llm import assistant  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from dialogs import llm as llm_module  # noqa: E402
-from dialogs.answer import AskContext, answer  # noqa: E402
+from dialogs.context import AskContext  # noqa: E402
+from dialogs.router import answer  # noqa: E402
 from kpi.storage.sql_guard import guard_select  # noqa: E402
 from kpi.storage.warehouse import open_warehouse  # noqa: E402
 from tests.openai_server import OpenAICompatibleServer, purpose  # noqa: E402

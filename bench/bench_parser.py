@@ -16,8 +16,6 @@ time per question (the Korean model is loaded before timing), and every miss.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import statistics
 import sys
 import time
@@ -28,90 +26,19 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dialogs.parser import Parsed, detect_language, parse
-from kpi.metrics.query import MetricQuery
+from tests.cases import AS_OF, PARSER_CASES, QUESTIONS, as_of, load, mismatch, previous
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCES = {
-    "questions.jsonl": ROOT.parent / "shared" / "questions.jsonl",
-    "parser_cases.jsonl": ROOT / "tests" / "data" / "parser_cases.jsonl",
-}
-AS_OF = dt.date(2026, 11, 24)
+SOURCES = {"questions.jsonl": QUESTIONS, "parser_cases.jsonl": PARSER_CASES}
 TARGET = 0.95
-QUERY_FIELDS = ("metrics", "dimensions", "filters", "start", "end", "limit")
-
-
-def load(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-def previous_query(case: dict[str, Any]) -> MetricQuery | None:
-    previous = case.get("previous")
-    if previous is None:
-        return None
-    return MetricQuery.build(
-        previous["metrics"],
-        dt.date.fromisoformat(previous["start"]),
-        dt.date.fromisoformat(previous["end"]),
-        previous.get("dimensions", ()),
-        previous.get("filters"),
-        limit=previous.get("limit"),
-    )
-
-
-def as_of(case: dict[str, Any]) -> dt.date:
-    return dt.date.fromisoformat(case["as_of"]) if "as_of" in case else AS_OF
-
-
-def actual_fields(parsed: Parsed) -> dict[str, Any]:
-    query = parsed.query
-    if query is None:
-        return {}
-    return {
-        "metrics": list(query.metrics),
-        "dimensions": list(query.dimensions),
-        "filters": {name: sorted(values) for name, values in query.filters},
-        "start": query.start.isoformat(),
-        "end": query.end.isoformat(),
-        "limit": query.limit,
-    }
-
-
-def expected_fields(case: dict[str, Any]) -> dict[str, Any]:
-    if "metrics" not in case:
-        return {}
-    filters = case.get("filters", {})
-    return {
-        "metrics": case["metrics"],
-        "dimensions": case.get("dimensions", []),
-        "filters": {k: sorted([v] if isinstance(v, str) else v) for k, v in filters.items()},
-        "start": case["start"],
-        "end": case["end"],
-        "limit": case.get("limit"),
-    }
-
-
-def mismatch(case: dict[str, Any], parsed: Parsed) -> str | None:
-    """Why `parsed` is wrong for `case`, or None when it is right."""
-    if parsed.route != case["route"]:
-        return f"route {parsed.route} != {case['route']}"
-    expected = expected_fields(case)
-    if not expected:
-        return None
-    actual = actual_fields(parsed)
-    if not actual:
-        return "no query"
-    wrong = [f"{k} {actual[k]} != {expected[k]}" for k in QUERY_FIELDS if actual[k] != expected[k]]
-    return "; ".join(wrong) or None
 
 
 def timed_parse(case: dict[str, Any], runs: int) -> tuple[Parsed, float]:
-    previous = previous_query(case)
+    last = previous(case)
     timings = []
-    parsed = parse(case["q"], as_of=as_of(case), previous=previous)
+    parsed = parse(case["q"], as_of=as_of(case), previous=last)
     for _ in range(runs):
         started = time.perf_counter()
-        parse(case["q"], as_of=as_of(case), previous=previous)
+        parse(case["q"], as_of=as_of(case), previous=last)
         timings.append(time.perf_counter() - started)
     return parsed, statistics.median(timings)
 

@@ -36,7 +36,7 @@ from bot.llm import assistant, news_scorer
 from bot.settings import Settings
 from bot.state import StateStore
 from bot.tab import add_routes as add_tab_routes
-from dialogs.answer import language_of
+from dialogs.router import language_of
 from kpi.storage.warehouse import open_warehouse
 
 log = logging.getLogger(__name__)

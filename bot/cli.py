@@ -550,7 +550,8 @@ def ask(ctx: click.Context, question: str, as_of: dt.date | None, as_json: bool)
     from bot.documents import embedder, library, open_index, writer
     from bot.llm import assistant
     from bot.state import StateStore
-    from dialogs.answer import AskContext, answer
+    from dialogs.context import AskContext
+    from dialogs.router import answer
 
     settings = _settings(ctx)
     # With an LLM, the examples people confirmed in Teams guide the CLI's answers too.

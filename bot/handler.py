@@ -3,7 +3,7 @@
 Everything Teams-specific lives here (and in bot/app.py): installs and welcome cards,
 conversation references for proactive messages, typing indicators, de-duplicating
 Teams' retries, the 15-second reply budget, card actions. The answering itself is
-`dialogs.answer.answer`, shared with `commercy ask`.
+`dialogs.router.answer`, shared with `commercy ask`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from msrest.serialization import Model
 import cards
 from bot.state import StateStore
 from cards.assistant import CONFIRM_VERB
-from dialogs.answer import AskContext, Reply, answer, language_of, why_reply
+from dialogs.context import AskContext, Reply
 from dialogs.rag import Library
+from dialogs.router import answer, language_of
+from dialogs.why import why_reply
 from kpi.metrics.query import MetricQuery
 
 log = logging.getLogger(__name__)
@@ -347,15 +349,6 @@ def _locale_lang(locale: str | None) -> str | None:
 
 def _query_from_dict(data: dict[str, Any]) -> MetricQuery | None:
     try:
-        return MetricQuery.build(
-            data["metrics"],
-            dt.date.fromisoformat(data["start"]),
-            dt.date.fromisoformat(data["end"]),
-            data.get("dimensions", []),
-            data.get("filters") or None,
-            order_by=data.get("order_by"),
-            descending=data.get("descending", True),
-            limit=data.get("limit"),
-        )
+        return MetricQuery.from_dict(data)
     except Exception:  # an old or damaged record: no follow-up context, not a failure
         return None

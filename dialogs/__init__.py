@@ -1,1 +1,3 @@
-"""Dialogs: routing a message to SQL, RAG or reasoning, and the offline bilingual parser."""
+"""Dialogs: a message in, a reply out. `router` sends it to numbers (`sql_reply`), documents
+(`rag`), news, the summary or why (`why`), offline through `parser` or through the LLM path
+(`assistant`); `context` holds what they all share."""

@@ -26,40 +26,45 @@ import json
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+import cards
 from cards.assistant import (
     combined_card,
     confirm_action,
     reasoning_card,
     sql_rows_card,
     with_action,
-    with_note,
 )
+from dialogs.context import NOTE_OFFLINE, AskContext, Reply
 from dialogs.examples import Example, ExampleLibrary
 from dialogs.llm import LLM, LLMError, metered
 from dialogs.parser import Parsed, parse
 from dialogs.rag import answer_from_documents, relevant_hits
+from dialogs.router import offline_answer
+from dialogs.sql_reply import sql_reply
+from dialogs.why import driver_lines
+from kpi.insights.drivers import explain
+from kpi.insights.summary import relative_change
 from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
-from kpi.metrics.periods import PeriodError, comparison_period, default_period, resolve_period
+from kpi.metrics.periods import (
+    PeriodError,
+    comparison_period,
+    default_period,
+    explicit_period,
+    resolve_period,
+)
 from kpi.metrics.query import MetricQuery, run_query
 from kpi.metrics.units import format_value
 from kpi.storage.schema import TABLES
 from kpi.storage.sql_guard import UnsafeSQL, guard_select
 
-if TYPE_CHECKING:
-    from dialogs.answer import AskContext, Reply
-
 log = logging.getLogger(__name__)
 
 MAX_PARTS = 3
 SQL_ATTEMPTS = 3  # the first try and at most two corrections
-NOTE_OFFLINE = {
-    "ko": "AI 분석을 지금 쓸 수 없어 기본 분석으로 답했어요.",
-    "en": "The AI service is unavailable right now, so this is the standard answer.",
-}
 NOTE_FACTS_ONLY = {
     "ko": "AI 설명이 계산한 사실과 맞지 않아 사실만 보여 드려요.",
     "en": "The AI's wording did not match the computed facts, so here are the facts.",
@@ -242,8 +247,6 @@ class Assistant:
 
     def _part(self, part: Part, ctx: AskContext, lang: str) -> Reply:
         if part.kind == "rag" and ctx.library is not None:
-            from dialogs.answer import Reply
-
             found = answer_from_documents(part.question, ctx.library, lang)
             return Reply("rag", lang, found.text, found.card, hits=found.hits)
         if part.kind == "reasoning":
@@ -283,8 +286,6 @@ class Assistant:
         return self.llm.structured(QueryDraft, messages, purpose="query")
 
     def numbers(self, question: str, ctx: AskContext, lang: str) -> Reply:
-        from dialogs.answer import sql_reply
-
         error = None
         for _ in range(2):
             try:
@@ -311,8 +312,6 @@ class Assistant:
             period, is_default = resolve_period(draft.period, ctx.as_of), False
         elif ctx.previous is not None and not draft.period:
             # A follow-up keeps the period it follows, as the offline parser does.
-            from kpi.metrics.periods import explicit_period
-
             period = explicit_period(ctx.previous.start, ctx.previous.end, as_of=ctx.as_of)
             is_default = False
         filters = {f.dimension: f.values for f in draft.filters if f.values}
@@ -333,8 +332,6 @@ class Assistant:
     def write_sql(self, question: str, ctx: AskContext, lang: str) -> Reply:
         """Outside the catalog: SQL from the model, through the guard, read-only."""
         from langchain_core.prompts import ChatPromptTemplate
-
-        from dialogs.answer import Reply
 
         prompt = ChatPromptTemplate.from_messages([("system", SQL_PROMPT), ("human", "{question}")])
         messages = [
@@ -383,14 +380,10 @@ class Assistant:
             else "I couldn't compute that from the data. Try asking about a metric such as "
             "revenue, sessions or conversion rate, and a period."
         )
-        import cards
-
         return Reply("unknown", lang, text, cards.unknown_card(text, [], lang=lang))
 
     # -- reasoning -----------------------------------------------------------------------
     def reason(self, question: str, ctx: AskContext, lang: str) -> Reply:
-        from dialogs.answer import Reply
-
         metric, period = self._subject(question, ctx)
         facts = computed_facts(ctx, metric, period, lang)
         hits = relevant_hits(question, ctx.library, top=5)[:3] if ctx.library else []
@@ -465,10 +458,6 @@ HEADLINE = ("revenue", "sessions", "conversion_rate", "aov")
 def computed_facts(ctx: AskContext, metric: str, period: Any, lang: str) -> list[str]:
     """The facts a reasoned answer may use: the period's headline KPIs against the
     period before, and the segments that moved `metric` most (kpi.insights.drivers)."""
-    from dialogs.answer import driver_lines
-    from kpi.insights.drivers import explain
-    from kpi.insights.summary import relative_change
-
     before = comparison_period(period, "previous")
     names = tuple(dict.fromkeys((metric, *HEADLINE)))
     query = MetricQuery.build(names, period.start, period.end, compare="previous")
@@ -522,17 +511,13 @@ def _rows_text(question: str, columns: list[str], rows: list[tuple], lang: str) 
 
 def _offline(question: str, ctx: AskContext, note: str | None) -> Reply:
     """The offline dialog's answer to one part, with `note` under it."""
-    from dialogs.answer import offline_answer
-
     reply = offline_answer(question, replace(ctx, assistant=None))
     if note is None:
         return reply
-    return replace(reply, text=f"{reply.text}\n({note})", card=with_note(reply.card, note))
+    return reply.with_note(note)
 
 
 def _combined(replies: list[Reply], lang: str) -> Reply:
-    from dialogs.answer import Reply
-
     if len(replies) == 1:
         return replies[0]
     first_sql = next((r for r in replies if r.query is not None or r.sql), None)

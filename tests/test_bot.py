@@ -348,10 +348,10 @@ def test_a_thousand_hostile_activities_get_4xx_or_a_polite_reply_and_change_noth
 def test_slow_work_is_acknowledged_and_finished_proactively(
     settings, four_weeks, tmp_path, monkeypatch
 ):
-    import dialogs.answer
+    import dialogs.router
     from bot import handler
 
-    real = dialogs.answer.answer
+    real = dialogs.router.answer
 
     def slow(text, context):
         import time

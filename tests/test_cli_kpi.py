@@ -123,3 +123,12 @@ def test_alerts_evaluate_prints_json_and_refuses_a_bad_time(run):
     assert again == data  # deterministic
     bad = run("alerts", "evaluate", "--at", "yesterday afternoon")
     assert bad.exit_code == 2 and "YYYY-MM-DDTHH:MM" in bad.output
+
+
+def test_ask_and_kpi_query_print_the_same_query_object(run):
+    asked = run("ask", "지난주 기기별 매출", "--as-of", "2026-11-24", "--json")
+    assert asked.exit_code == 0, asked.output
+    queried = run("kpi", "query", "--metric", "revenue", "--by", "device", "--period", "지난주",
+                  "--as-of", "2026-11-24", "--json")  # fmt: skip
+    assert queried.exit_code == 0, queried.output
+    assert json.loads(asked.output)["query"] == json.loads(queried.output)["query"]

@@ -24,10 +24,11 @@ from bot.llm import assistant
 from bot.settings import Settings
 from bot.state import StateStore
 from cards.validation import validate_card
-from dialogs.answer import AskContext, answer, offline_answer
 from dialogs.assistant import computed_facts, numbers_in, unsupported_numbers
+from dialogs.context import AskContext
 from dialogs.examples import Example
 from dialogs.llm import redact
+from dialogs.router import answer, offline_answer
 from kpi.metrics.periods import resolve_period
 from kpi.metrics.query import MetricQuery, run_query
 from kpi.storage.schema import SCHEMA, TABLES

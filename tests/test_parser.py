@@ -4,11 +4,9 @@ languages, follow-ups, clarifications, unknowns, commands and hostile input."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,17 +15,11 @@ from dialogs import parser
 from dialogs.parser import Choice, Parsed, detect_language, normalize, parse
 from kpi.metrics.catalog import METRICS
 from kpi.metrics.query import MetricQuery
+from tests import cases
+from tests.cases import AS_OF, PARSER_CASES, QUESTIONS, load, run
 
-AS_OF = dt.date(2026, 11, 24)  # a Tuesday
 MONDAY = dt.date(2026, 11, 23)
-QUESTIONS = Path(__file__).resolve().parents[2] / "shared" / "questions.jsonl"
-CASES = Path(__file__).resolve().parent / "data" / "parser_cases.jsonl"
 HANGUL = re.compile(r"[가-힣]")
-
-
-def load(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
 
 
 def d(text: str) -> dt.date:
@@ -40,49 +32,11 @@ def query(
     return MetricQuery.build(metrics, d(start), d(end), dims, **kwargs)
 
 
-def previous_of(case: dict[str, Any]) -> MetricQuery | None:
-    prev = case.get("previous")
-    if prev is None:
-        return None
-    return query(prev["metrics"], prev["start"], prev["end"], tuple(prev.get("dimensions", ())),
-                 filters=prev.get("filters"), limit=prev.get("limit"))  # fmt: skip
-
-
-def run(case: dict[str, Any]) -> Parsed:
-    as_of = d(case["as_of"]) if "as_of" in case else AS_OF
-    return parse(case["q"], as_of=as_of, previous=previous_of(case))
-
-
-def fields(parsed: Parsed) -> dict[str, Any]:
-    assert parsed.query is not None, parsed
-    q = parsed.query
-    return {
-        "metrics": list(q.metrics),
-        "dimensions": list(q.dimensions),
-        "filters": {name: sorted(values) for name, values in q.filters},
-        "start": q.start.isoformat(),
-        "end": q.end.isoformat(),
-        "limit": q.limit,
-    }
-
-
-def expected(case: dict[str, Any]) -> dict[str, Any]:
-    filters = case.get("filters", {})
-    return {
-        "metrics": case["metrics"],
-        "dimensions": case.get("dimensions", []),
-        "filters": {k: sorted([v] if isinstance(v, str) else v) for k, v in filters.items()},
-        "start": case["start"],
-        "end": case["end"],
-        "limit": case.get("limit"),
-    }
-
-
 def check(case: dict[str, Any], parsed: Parsed) -> None:
     assert parsed.route == case["route"], (case["q"], parsed)
     assert parsed.lang == detect_language(case["q"])
     if "metrics" in case:
-        assert fields(parsed) == expected(case), case["q"]
+        assert cases.actual(parsed) == cases.expected(case), case["q"]
         assert parsed.period is not None
         assert (parsed.period.start, parsed.period.end) == (d(case["start"]), d(case["end"]))
     elif parsed.route not in ("reasoning",):
@@ -123,13 +77,13 @@ def test_reference_reasoning_question_carries_its_query() -> None:
 # --- Marketer questions, both languages ---------------------------------------------------
 
 
-@pytest.mark.parametrize("case", load(CASES), ids=lambda c: c["q"])
+@pytest.mark.parametrize("case", load(PARSER_CASES), ids=lambda c: c["q"])
 def test_marketer_questions(case: dict[str, Any]) -> None:
     check(case, run(case))
 
 
 def test_case_set_is_large_and_bilingual() -> None:
-    cases = load(CASES)
+    cases = load(PARSER_CASES)
     korean = [c for c in cases if HANGUL.search(c["q"])]
     assert len(cases) >= 120
     assert len(korean) >= len(cases) / 2

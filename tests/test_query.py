@@ -297,3 +297,35 @@ def test_visitor_type_splits_sessions_by_their_first_visit_flag(four_weeks):
         "'2026-11-22' AND d.country = 'United States' GROUP BY 1"
     )
     assert got == {r["kind"]: r["n"] for r in expected}
+
+
+# --- The query contract: one JSON shape everywhere ---------------------------------------
+
+
+def test_a_query_reads_back_from_its_dict_unchanged():
+    query = MetricQuery.build(["revenue", "sessions"], START, END, ["device"],
+                              {"channel": ["Referral", "Direct"]}, order_by="revenue",
+                              descending=False, limit=3, compare="week")  # fmt: skip
+    data = json.loads(json.dumps(query.to_dict()))
+    assert MetricQuery.from_dict(data) == query
+
+
+def test_a_query_dict_may_name_one_filter_value_as_a_string_and_leave_out_the_optional_keys():
+    data = {"metrics": ["매출"], "start": "2026-11-02", "end": "2026-11-22",
+            "filters": {"기기": "모바일"}}  # fmt: skip
+    assert MetricQuery.from_dict(data) == MetricQuery.build(
+        ["revenue"], START, END, filters={"device": ["mobile"]}
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"metrics": ["revenue"], "start": "2026-11-02"}, "a query needs end"),
+        ({"metrics": ["revenu"], "start": "2026-11-02", "end": "2026-11-22"}, "revenue"),
+        ({"metrics": ["revenue"], "start": "11/02", "end": "2026-11-22"}, "isoformat"),
+    ],
+)
+def test_a_damaged_query_dict_is_refused_with_a_reason(data, message):
+    with pytest.raises((CatalogError, ValueError), match=message):
+        MetricQuery.from_dict(data)

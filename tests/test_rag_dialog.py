@@ -17,7 +17,8 @@ from bot.cli import cli
 from bot.documents import library
 from bot.settings import Settings
 from cards.validation import validate_card
-from dialogs.answer import AskContext, answer
+from dialogs.context import AskContext
+from dialogs.router import answer
 from rag_indexer import sample_corpus
 from rag_indexer.index import LocalIndex
 from rag_indexer.pipeline import Indexer, IndexerState

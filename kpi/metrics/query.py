@@ -115,6 +115,8 @@ class MetricQuery:
         return by_grain
 
     def to_dict(self) -> dict[str, Any]:
+        """The query as JSON: what `kpi query --json` and `ask --json` print, what the bot
+        keeps for follow-ups, and what `from_dict` reads back."""
         return {
             "metrics": list(self.metrics),
             "dimensions": list(self.dimensions),
@@ -126,6 +128,26 @@ class MetricQuery:
             "limit": self.limit,
             "compare": self.compare,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricQuery:
+        """The query `to_dict` wrote, checked again by `build`. Only "metrics", "start" and
+        "end" are required; a filter's values may be one string or a list. Raises
+        CatalogError for names the catalog does not know, ValueError for a bad date."""
+        missing = [key for key in ("metrics", "start", "end") if key not in data]
+        if missing:
+            raise CatalogError(f"a query needs {', '.join(missing)}")
+        return cls.build(
+            data["metrics"],
+            dt.date.fromisoformat(data["start"]),
+            dt.date.fromisoformat(data["end"]),
+            data.get("dimensions") or (),
+            data.get("filters") or None,
+            order_by=data.get("order_by"),
+            descending=data.get("descending", True),
+            limit=data.get("limit"),
+            compare=data.get("compare"),
+        )
 
 
 # -- dialect-specific pieces ----------------------------------------------------------

@@ -1,0 +1,138 @@
+"""The router: a message in, a reply (text and card) out, for Teams and the CLI.
+
+`answer()` routes what the parser understood: numbers go to the SQL dialog
+(dialogs/sql_reply.py); help, greetings, clarifying questions and "I don't know that" get
+their cards; questions about documents are answered from the indexed PDFs (dialogs/rag.py),
+and so is a question the parser cannot place when the documents cover it; the news' mood
+from the news store (dialogs/news.py); reasoning is a seam its issue fills, answered
+honestly until then. With an LLM configured (`AskContext.assistant`) the model answers
+first. Nothing here knows Teams: the bot and `commercy ask` both call `answer()`.
+"""
+
+from __future__ import annotations
+
+import cards
+from dialogs.context import NOTE_OFFLINE, AskContext, Reply
+from dialogs.news import news_answer
+from dialogs.parser import Parsed, detect_language, parse
+from dialogs.rag import answer_from_documents
+from dialogs.sql_reply import sql_reply
+from dialogs.summary import summary_reply
+
+
+def answer(text: str, ctx: AskContext) -> Reply:
+    """The reply to one message. Raises only for a broken warehouse or a bug; the caller
+    turns that into an apology with a correlation id.
+
+    With an LLM (`ctx.assistant`) everything but help, greetings and commands goes to it;
+    when it cannot be reached, the offline answer comes with a note saying so."""
+    if ctx.assistant is None:
+        return offline_answer(text, ctx)
+    parsed = parse(text, as_of=ctx.as_of, previous=ctx.previous)
+    if parsed.route in ("help", "greeting", "command", "news"):
+        return offline_answer(text, ctx, parsed)
+    reply = ctx.assistant.answer(text, ctx, parsed)
+    if reply is not None:
+        return reply
+    reply = offline_answer(text, ctx, parsed)
+    return reply.with_note(NOTE_OFFLINE[reply.lang])
+
+
+def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> Reply:
+    """The reply without an LLM: the bilingual parser, the metric layer, the documents."""
+    parsed = parsed or parse(text, as_of=ctx.as_of, previous=ctx.previous)
+    lang = parsed.lang
+    if parsed.route == "sql" and parsed.query is not None:
+        return sql_reply(parsed, ctx)
+    if parsed.route in ("help", "greeting"):
+        return Reply(parsed.route, lang, _HELP_TEXT[lang], cards.help_card(lang=lang))
+    if parsed.route == "clarify":
+        prompt = parsed.prompt or _WHICH[lang]
+        choices = [(c.label, c.text) for c in parsed.choices]
+        return Reply("clarify", lang, prompt, cards.clarify_card(prompt, choices, lang=lang))
+    if parsed.route == "command" and parsed.command == "summary_now":
+        return summary_reply(ctx, lang)
+    if parsed.route == "command" and parsed.command in _CONFIRM:
+        text = _CONFIRM[parsed.command][lang].format(time=parsed.argument or "09:00")
+        return Reply("command", lang, text, command=parsed.command, argument=parsed.argument)
+    if parsed.route == "rag" and ctx.library is not None:
+        found = answer_from_documents(text, ctx.library, lang)
+        return Reply("rag", lang, found.text, found.card, hits=found.hits)
+    if parsed.route == "news":
+        said, card = news_answer(ctx.news_path, period=parsed.period, topic=parsed.argument,
+                                 lang=lang, zone=ctx.zone, as_of=ctx.as_of)  # fmt: skip
+        return Reply("news", lang, said, card)
+    if parsed.route == "reasoning" and ctx.library is not None:
+        # Until the reasoning dialog computes why, a playbook that covers "what should we
+        # do" is the best answer there is; otherwise the honest "not yet" below.
+        found = answer_from_documents(text, ctx.library, lang)
+        if found.covered:
+            return Reply("rag", lang, found.text, found.card, hits=found.hits)
+    if parsed.route in ("rag", "reasoning", "command"):
+        return Reply(
+            parsed.route,
+            lang,
+            _NOT_YET[lang][parsed.route],
+            cards.not_yet_card(parsed.route, lang=lang),
+        )
+    if ctx.library is not None:
+        # Not a KPI question the parser knows: the playbooks may answer it ("결제 오류 나면
+        # 누구한테 연락해?"); if they do not, the usual "what I can answer" follows.
+        found = answer_from_documents(text, ctx.library, lang)
+        if found.covered:
+            return Reply("rag", lang, found.text, found.card, hits=found.hits)
+    prompt = parsed.prompt or _UNKNOWN[lang]
+    choices = [(c.label, c.text) for c in parsed.choices]
+    return Reply("unknown", lang, prompt, cards.unknown_card(prompt, choices, lang=lang))
+
+
+_CONFIRM = {
+    "alerts_off": {
+        "ko": "이 대화의 위험 알림을 껐어요. '알림 켜기'로 다시 켤 수 있어요.",
+        "en": "Risk alerts are off for this chat. Say 'alerts on' to turn them back on.",
+    },
+    "alerts_on": {
+        "ko": "이 대화의 위험 알림을 켰어요. 이상 징후가 보이면 5분 안에 알려 드릴게요.",
+        "en": "Risk alerts are on for this chat: I'll post within 5 minutes of a problem.",
+    },
+    "summary_time": {
+        "ko": "매일 {time}에 KPI 요약을 보내 드릴게요.",
+        "en": "I'll send the KPI summary every day at {time}.",
+    },
+}
+
+_HELP_TEXT = {
+    "ko": "매출, 전환율, 이탈률 같은 지표를 물어보세요. "
+    "예: '어제 매출', '지난주 채널별 전환율', '최근 14일 일별 세션'.",
+    "en": "Ask about revenue, conversion, bounce rate and more, e.g. 'revenue yesterday', "
+    "'conversion rate by channel last week', 'daily sessions in the last 14 days'.",
+}
+_WHICH = {"ko": "어떤 지표를 볼까요?", "en": "Which metric would you like?"}
+_UNKNOWN = {
+    "ko": "아직 이해하지 못했어요. 매출, 세션, 전환율 같은 지표와 기간으로 물어봐 주세요.",
+    "en": "I didn't catch that. Ask about a metric such as revenue, sessions or conversion rate, "
+    "and a period.",
+}
+_NOT_YET = {
+    "ko": {
+        "rag": "문서(플레이북) 검색 답변은 곧 제공됩니다. 지금은 지표 질문에 답할 수 있어요.",
+        "reasoning": "'왜'와 '어떻게' 질문에 대한 분석 답변은 곧 제공됩니다. "
+        "지금은 지표 질문에 답할 수 있어요.",
+        "command": "알림 설정은 곧 제공됩니다.",
+    },
+    "en": {
+        "rag": "Answers from documents (playbooks) are coming soon. "
+        "For now I answer metric questions.",
+        "reasoning": "Answers to 'why' and 'what should we do' are coming soon. For now I answer "
+        "metric questions.",
+        "command": "Alert settings are coming soon.",
+    },
+}
+
+
+def language_of(text: str) -> str:
+    """The reply language for `text` (for apologies when answering failed)."""
+    try:
+        return detect_language(text or "")
+    except Exception:  # the apology path must not fail
+        return "ko"
