@@ -34,7 +34,7 @@ from bot.documents import document_file, embedder, library, open_index, writer
 from bot.handler import CommercyBot, _apology
 from bot.llm import assistant, news_scorer
 from bot.settings import Settings
-from bot.state import StateStore
+from bot.state import State
 from bot.tab import add_routes as add_tab_routes
 from dialogs.router import language_of
 from kpi.storage.warehouse import open_warehouse
@@ -42,7 +42,7 @@ from kpi.storage.warehouse import open_warehouse
 log = logging.getLogger(__name__)
 
 BOT = web.AppKey("bot", CommercyBot)
-STATE = web.AppKey("state", StateStore)
+STATE = web.AppKey("state", State)
 WAREHOUSE = web.AppKey("warehouse", object)
 DELIVERER = web.AppKey("deliverer", Deliverer)
 MAX_BODY_BYTES = 256 * 1024  # an activity is at most ~100 KB; more is not Teams
@@ -65,7 +65,7 @@ def create_app(
     *,
     warehouse: Any = None,
     index: Any = None,
-    state: StateStore | None = None,
+    state: State | None = None,
     today: Callable[[], dt.date] | None = None,
     scheduler: bool = False,
 ) -> web.Application:
@@ -75,7 +75,7 @@ def create_app(
         query_timeout_seconds=settings.query_timeout_seconds,
         memory_limit=settings.warehouse_memory_limit,
     )
-    state = state or StateStore.from_url(settings.state_url)
+    state = state or State.from_url(settings.state_url)
     index = index or open_index(settings)
     documents = library(settings, index, embedder(settings), writer(settings))
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AuthConfig(settings)))
@@ -109,7 +109,7 @@ def create_app(
         return outcome.get("id")
 
     def chart_url(png: bytes) -> str:
-        return f"{settings.bot_url}/charts/{state.save_chart(png, settings.chart_ttl_seconds)}.png"
+        return f"{settings.bot_url}/charts/{state.charts.save(png, settings.chart_ttl_seconds)}.png"
 
     bot = CommercyBot(
         state=state,
@@ -121,7 +121,7 @@ def create_app(
         reply_budget_seconds=settings.reply_budget_seconds,
         send_later=send_later,
         library=documents,
-        assistant=assistant(settings, state),
+        assistant=assistant(settings, state.memory),
         news_path=settings.news_path,
     )
 
@@ -185,7 +185,7 @@ def create_app(
 
     async def chart(request: web.Request) -> web.Response:
         chart_id = request.match_info["chart_id"]
-        png = state.chart(chart_id) if CHART_ID.match(chart_id) else None
+        png = state.charts.get(chart_id) if CHART_ID.match(chart_id) else None
         if png is None:
             return _problem(404, "no such chart (links expire)")
         return web.Response(
@@ -209,7 +209,7 @@ def create_app(
         app, warehouse=warehouse, zone=settings.timezone, today=bot.today,
         news_path=settings.news_path, topics=list(settings.topics),
     )  # fmt: skip
-    deliverer = Deliverer(state, send_card)
+    deliverer = Deliverer(state.ledger, state.conversations, send_card)
     app[DELIVERER] = deliverer
     if scheduler:
         app.on_startup.append(_start_jobs(settings, state, warehouse, deliverer))
@@ -219,7 +219,7 @@ def create_app(
     return app
 
 
-def _start_jobs(settings: Settings, state: StateStore, warehouse: Any, deliverer: Deliverer):
+def _start_jobs(settings: Settings, state: State, warehouse: Any, deliverer: Deliverer):
     async def start(app: web.Application) -> None:
         from bot.jobs import Runtime, start_scheduler
 
@@ -242,7 +242,7 @@ def _start_jobs(settings: Settings, state: StateStore, warehouse: Any, deliverer
 
         async def stop(_app: web.Application) -> None:
             jobs.shutdown(wait=False)
-            state.release_lease("scheduler", runtime.holder)
+            state.leases.release("scheduler", runtime.holder)
 
         app.on_cleanup.append(stop)
 

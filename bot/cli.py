@@ -549,17 +549,17 @@ def ask(ctx: click.Context, question: str, as_of: dt.date | None, as_json: bool)
     """Ask Commercy a question, as in Teams, without Teams."""
     from bot.documents import embedder, library, open_index, writer
     from bot.llm import assistant
-    from bot.state import StateStore
+    from bot.state import State
     from dialogs.context import AskContext
     from dialogs.router import answer
 
     settings = _settings(ctx)
     # With an LLM, the examples people confirmed in Teams guide the CLI's answers too.
-    state = StateStore.from_url(settings.state_url) if settings.chat_model else None
+    memory = State.from_url(settings.state_url).memory if settings.chat_model else None
     documents = library(settings, open_index(settings), embedder(settings), writer(settings))
     context = AskContext(warehouse=_warehouse(ctx), zone=settings.timezone,
                          as_of=_as_of(settings, as_of), library=documents,
-                         assistant=assistant(settings, state),
+                         assistant=assistant(settings, memory),
                          news_path=settings.news_path)  # fmt: skip
     reply = answer(question, context)
     if as_json:

@@ -1,6 +1,6 @@
 """Proactive delivery: every card in the ledger reaches its conversation once.
 
-Alerts and summaries are first written to the delivery ledger (bot/state.py), one row
+Alerts and summaries are first written to the delivery ledger (bot/state/ledger.py), one row
 per (alert, conversation); a row already there is never added again, so a re-run, a
 second scheduler or a restart sends nothing twice. `Deliverer.deliver_due` then sends
 what is pending through the Bot Connector:
@@ -34,7 +34,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.state import Delivery, StateStore
+from bot.state.conversations import Conversations
+from bot.state.ledger import Delivery, Ledger
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,8 @@ class ConversationPacer:
 class Deliverer:
     def __init__(
         self,
-        state: StateStore,
+        ledger: Ledger,
+        conversations: Conversations,
         send: Send,
         *,
         clock: Callable[[], float] = time.time,
@@ -121,7 +123,9 @@ class Deliverer:
         rng: random.Random | None = None,
         pacer: ConversationPacer | None = None,
     ) -> None:
-        self.state = state
+        self.ledger = ledger
+        # Where each card goes, and the conversations a 403 says to forget.
+        self.conversations = conversations
         self.send = send
         self.clock = clock
         self.sleep = sleep
@@ -142,7 +146,7 @@ class Deliverer:
 
     def settle_in_doubt(self) -> list[Delivery]:
         """Rows a crashed deliverer left 'sending': not sent again (see the module doc)."""
-        in_doubt = self.state.settle_in_doubt()
+        in_doubt = self.ledger.settle_in_doubt()
         for delivery in in_doubt:
             log.warning(
                 "%s for %s was in flight when the bot stopped; Teams has most likely shown "
@@ -154,10 +158,10 @@ class Deliverer:
 
     async def _deliver_due(self) -> DeliveryReport:
         report = DeliveryReport()
-        for delivery in self.state.due_deliveries(self.clock()):
-            stored = self.state.conversation(delivery.conversation_id)
+        for delivery in self.ledger.due(self.clock()):
+            stored = self.conversations.get(delivery.conversation_id)
             if stored is None:  # uninstalled since the card was queued
-                self.state.drop_conversation_deliveries(delivery.conversation_id)
+                self.ledger.drop_conversation(delivery.conversation_id)
                 report.dropped += 1
                 continue
             wait = self.pacer.wait_seconds(delivery.conversation_id)
@@ -168,13 +172,13 @@ class Deliverer:
                     stored.reference,
                     delivery.card,
                     delivery.summary,
-                    lambda d=delivery: self.state.mark_sending(d),
+                    lambda d=delivery: self.ledger.mark_sending(d),
                 )
             except Exception as error:
                 self._failed(delivery, failure_of(error), report)
                 continue
             self.pacer.record(delivery.conversation_id)
-            self.state.mark_sent(delivery, activity_id)
+            self.ledger.mark_sent(delivery, activity_id)
             report.sent += 1
         return report
 
@@ -184,8 +188,8 @@ class Deliverer:
             log.warning(
                 "403 from %s: app removed or blocked; forgetting it", delivery.conversation_id
             )
-            self.state.drop_conversation_deliveries(delivery.conversation_id)
-            self.state.forget_conversation(delivery.conversation_id)
+            self.ledger.drop_conversation(delivery.conversation_id)
+            self.conversations.forget(delivery.conversation_id)
             report.dropped += 1
             return
         if status is None or status in RETRY_STATUSES:
@@ -193,7 +197,7 @@ class Deliverer:
             delay = self.rng.uniform(0, backoff)  # full jitter: retries do not stampede
             if failure.retry_after is not None:
                 delay = max(delay, failure.retry_after)
-            self.state.retry_later(delivery, self.clock() + delay)
+            self.ledger.retry_later(delivery, self.clock() + delay)
             report.retried += 1
             return
         log.error(
@@ -202,5 +206,5 @@ class Deliverer:
             delivery.conversation_id,
             status,
         )
-        self.state.drop_delivery(delivery)
+        self.ledger.drop(delivery)
         report.dropped += 1

@@ -21,7 +21,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from msrest.serialization import Model
 
 import cards
-from bot.state import StateStore
+from bot.state import State
 from cards.assistant import CONFIRM_VERB
 from dialogs.context import AskContext, Reply
 from dialogs.rag import Library
@@ -43,7 +43,7 @@ class CommercyBot(TeamsActivityHandler):
     def __init__(
         self,
         *,
-        state: StateStore,
+        state: State,
         warehouse: Any,
         zone: str,
         today: Callable[[], dt.date],
@@ -71,11 +71,11 @@ class CommercyBot(TeamsActivityHandler):
     # -- installs -------------------------------------------------------------------------
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         self._remember(turn_context)
-        self.state.subscribe(turn_context.activity.conversation.id)
+        self.state.conversations.subscribe(turn_context.activity.conversation.id)
         await self._welcome(turn_context)
 
     async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
-        self.state.forget_conversation(turn_context.activity.conversation.id)
+        self.state.conversations.forget(turn_context.activity.conversation.id)
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext
@@ -83,7 +83,7 @@ class CommercyBot(TeamsActivityHandler):
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(member.id == bot_id for member in members_added):
             self._remember(turn_context)
-            self.state.subscribe(turn_context.activity.conversation.id)
+            self.state.conversations.subscribe(turn_context.activity.conversation.id)
             await self._welcome(turn_context)
 
     async def on_members_removed_activity(
@@ -91,12 +91,12 @@ class CommercyBot(TeamsActivityHandler):
     ) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(member.id == bot_id for member in members_removed):
-            self.state.forget_conversation(turn_context.activity.conversation.id)
+            self.state.conversations.forget(turn_context.activity.conversation.id)
 
     async def _welcome(self, turn_context: TurnContext) -> None:
-        if not self.state.first_welcome(turn_context.activity.conversation.id):
+        if not self.state.conversations.first_welcome(turn_context.activity.conversation.id):
             return
-        stored = self.state.conversation(turn_context.activity.conversation.id)
+        stored = self.state.conversations.get(turn_context.activity.conversation.id)
         lang = _locale_lang(turn_context.activity.locale) or (stored.lang if stored else "ko")
         card = cards.welcome_card(lang=lang, scope=_scope(turn_context.activity))
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
@@ -154,9 +154,9 @@ class CommercyBot(TeamsActivityHandler):
     ) -> InvokeResponse:
         """Acknowledge (the card changes for everyone), Snooze 1 h, Why? (driver analysis)."""
         conversation_id = turn_context.activity.conversation.id
-        stored = self.state.conversation(conversation_id)
+        stored = self.state.conversations.get(conversation_id)
         alert_id, rule, scope = (str(data.get(k, "")) for k in ("alert_id", "rule", "scope"))
-        card = self.state.delivered_card(alert_id, conversation_id)
+        card = self.state.ledger.delivered_card(alert_id, conversation_id)
         # Replies speak the alert card's language, whoever clicks.
         lang = (card or {}).get("lang") or (stored.lang if stored else "ko")
         if verb == "ack":
@@ -171,7 +171,7 @@ class CommercyBot(TeamsActivityHandler):
                 await turn_context.update_activity(message)
             return _invoke_response(200, "application/vnd.microsoft.card.adaptive", updated)
         if verb == "snooze":
-            self.state.snooze(conversation_id, rule, scope, 3600)
+            self.state.alerts.snooze(conversation_id, rule, scope, 3600)
             text = ("이 알림을 1시간 동안 미뤘어요." if lang == "ko"
                     else "Snoozed this alert for an hour.")  # fmt: skip
             await turn_context.send_activity(MessageFactory.text(text))
@@ -237,7 +237,7 @@ class CommercyBot(TeamsActivityHandler):
             await self.send_later(reference, send)
 
     def _answer(self, conversation_id: str, text: str) -> Reply:
-        previous = self.state.last_query(conversation_id)
+        previous = self.state.memory.last_query(conversation_id)
         context = AskContext(
             warehouse=self.warehouse,
             zone=self.zone,
@@ -250,13 +250,13 @@ class CommercyBot(TeamsActivityHandler):
         )
         reply = answer(text, context)
         if reply.command == "alerts_on":
-            self.state.set_alerts(conversation_id, True)
+            self.state.conversations.set_alerts(conversation_id, True)
         elif reply.command == "alerts_off":
-            self.state.set_alerts(conversation_id, False)
+            self.state.conversations.set_alerts(conversation_id, False)
         elif reply.command == "summary_time" and reply.argument:
-            self.state.set_summary_time(conversation_id, reply.argument)
+            self.state.conversations.set_summary_time(conversation_id, reply.argument)
         if reply.query is not None:
-            self.state.save_last_query(conversation_id, reply.query.to_dict())
+            self.state.memory.save_last_query(conversation_id, reply.query.to_dict())
         return reply
 
     async def _send_reply(self, turn_context: TurnContext, reply: Reply) -> None:
@@ -271,14 +271,14 @@ class CommercyBot(TeamsActivityHandler):
     def _first_time(self, activity: Activity) -> bool:
         if not activity.id or not activity.conversation:
             return True
-        return self.state.first_time(activity.conversation.id, activity.id)
+        return self.state.memory.first_time(activity.conversation.id, activity.id)
 
     def _remember(self, turn_context: TurnContext, lang: str | None = None) -> None:
         activity = turn_context.activity
         if not activity.conversation or not activity.conversation.id:
             return
         reference = TurnContext.get_conversation_reference(activity)
-        self.state.save_conversation(
+        self.state.conversations.save(
             activity.conversation.id, reference.serialize(), scope=_scope(activity), lang=lang
         )
 

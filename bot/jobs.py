@@ -27,7 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 import cards
 from bot.delivery import Deliverer
-from bot.state import StateStore
+from bot.state import State
 from kpi.insights.summary import daily_summary
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ DELIVER_EVERY_SECONDS = 5  # retries fall due within seconds (backoff from 2 s)
 class Runtime:
     """What the jobs need; set by bot/app.py when the scheduler starts."""
 
-    state: StateStore
+    state: State
     warehouse: Any
     zone: ZoneInfo
     deliverer: Deliverer
@@ -66,7 +66,7 @@ RUNTIME: Runtime | None = None
 
 def _leader() -> Runtime | None:
     runtime = RUNTIME
-    if runtime is None or not runtime.state.acquire_lease(LEASE, runtime.holder, LEASE_SECONDS):
+    if runtime is None or not runtime.state.leases.acquire(LEASE, runtime.holder, LEASE_SECONDS):
         return None
     return runtime
 
@@ -89,8 +89,8 @@ async def morning_summaries() -> None:
     now = runtime.now().astimezone(runtime.zone)
     due = [
         conversation_id
-        for conversation_id in runtime.state.subscribers()
-        if (subscription := runtime.state.subscription(conversation_id)) is not None
+        for conversation_id in runtime.state.conversations.subscribers()
+        if (subscription := runtime.state.conversations.subscription(conversation_id)) is not None
         and subscription.summary_time <= f"{now:%H:%M}"
     ]
     if not due:
@@ -98,11 +98,11 @@ async def morning_summaries() -> None:
     day = now.date() - dt.timedelta(days=1)
     summary = await asyncio.to_thread(daily_summary, runtime.warehouse, day, zone=runtime.zone.key)
     for conversation_id in due:
-        stored = runtime.state.conversation(conversation_id)
+        stored = runtime.state.conversations.get(conversation_id)
         lang = stored.lang if stored else "ko"
         card = cards.summary_card(summary, lang=lang)
         text = f"{day:%m/%d} KPI 요약" if lang == "ko" else f"KPI summary for {day:%b %d}"
-        runtime.state.enqueue(f"summary:{now.date()}", [conversation_id], card, text)
+        runtime.state.ledger.enqueue(f"summary:{now.date()}", [conversation_id], card, text)
     await runtime.deliverer.deliver_due()
 
 
@@ -128,10 +128,10 @@ async def risk_check() -> None:
     from kpi.insights.alerts import Alert, evaluate  # the rules engine: kpi/insights/alerts.py
 
     now = runtime.now().astimezone(runtime.zone)
-    mark = runtime.state.mark("risk_check")
+    mark = runtime.state.alerts.checked()
     last = dt.datetime.fromisoformat(mark) if mark else None
     # Alerts of the last day, so each rule's cooldown holds across restarts and leaders.
-    previous = [Alert.from_dict(a) for a in runtime.state.recent_alerts(86_400)]
+    previous = [Alert.from_dict(a) for a in runtime.state.alerts.recent(86_400)]
     options = {"thresholds": runtime.thresholds} if runtime.thresholds is not None else {}
     for at in windows_to_check(last, now):
         alerts = await asyncio.to_thread(
@@ -140,15 +140,15 @@ async def risk_check() -> None:
         previous += alerts
         deliveries = []
         for alert in alerts:
-            for conversation_id in runtime.state.subscribers(alerts=True):
-                if runtime.state.snoozed(conversation_id, alert.rule, alert.scope):
+            for conversation_id in runtime.state.conversations.subscribers(alerts=True):
+                if runtime.state.alerts.snoozed(conversation_id, alert.rule, alert.scope):
                     continue
-                stored = runtime.state.conversation(conversation_id)
+                stored = runtime.state.conversations.get(conversation_id)
                 lang = stored.lang if stored else "ko"
                 card = cards.alert_card(alert, lang=lang, zone=runtime.zone)
                 text = alert.message_ko if lang == "ko" else alert.message_en
                 deliveries.append((alert.alert_id, conversation_id, card, text))
-        runtime.state.record_alerts(
+        runtime.state.alerts.record(
             [alert.to_dict() for alert in alerts], deliveries, checked=at.isoformat()
         )
     await runtime.deliverer.deliver_due()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.state import StateStore
+    from bot.state.memory import Memory
     from dialogs.assistant import Assistant
 
 log = logging.getLogger(__name__)
@@ -78,18 +78,18 @@ def news_scorer(settings: Settings) -> Any:
                           retries=settings.llm_max_retries))  # fmt: skip
 
 
-def assistant(settings: Settings, state: StateStore | None = None) -> Assistant | None:
-    """The LLM dialogs, or None offline. Confirmed examples live in the state store."""
+def assistant(settings: Settings, memory: Memory | None = None) -> Assistant | None:
+    """The LLM dialogs, or None offline. Confirmed examples live in the state's memory."""
     if not settings.chat_model:
         return None
     from dialogs.assistant import Assistant
     from dialogs.examples import Example, ExampleLibrary, seed_examples
     from kpi.storage.warehouse import open_warehouse
 
-    saved = [Example(q, query) for q, query in state.examples()] if state else []
+    saved = [Example(q, query) for q, query in memory.examples()] if memory else []
     examples = ExampleLibrary(
         [*seed_examples(), *saved],
-        save=(lambda e: state.save_example(e.question, e.query)) if state else None,
+        save=(lambda e: memory.save_example(e.question, e.query)) if memory else None,
     )
     reader = None
     if settings.reader_database_url:

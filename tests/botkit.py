@@ -23,7 +23,7 @@ from aiohttp import ClientSession, web
 
 from bot.app import STATE, create_app
 from bot.settings import Settings
-from bot.state import StateStore
+from bot.state import State
 from rag_indexer.index import LocalIndex
 
 _ids = itertools.count(1)
@@ -160,7 +160,7 @@ async def running_bot(
     app = create_app(
         settings,
         warehouse=warehouse,
-        state=StateStore(state_path),
+        state=State(state_path),
         today=lambda: today,
         **app_options,
     )

@@ -59,13 +59,13 @@ def test_install_sends_a_welcome_card_and_remembers_the_conversation(
             assert status in (200, 201)
             [card] = [c for c in connector.cards("conv-1")]
             assert card["type"] == "AdaptiveCard"
-            assert app[STATE].conversation("conv-1") is not None
+            assert app[STATE].conversations.get("conv-1") is not None
             await post(
                 http,
                 base,
                 activity(kind="installationUpdate", connector=connector, action="remove"),
             )
-            assert app[STATE].conversation("conv-1") is None
+            assert app[STATE].conversations.get("conv-1") is None
 
     asyncio.run(scenario())
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aiohttp import ClientSession, web
 
-from bot.state import StateStore
+from bot.state import State
 from kpi.sample.generate import generate
 from tests.botkit import Connector, free_port
 from tests.conftest import SEOUL, new_warehouse
@@ -28,7 +28,7 @@ CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock",
 
 
 def queue_alerts(state_path: Path, connector: Connector) -> None:
-    state = StateStore(state_path)
+    state = State(state_path)
     for conversation in CONVERSATIONS:
         reference = {
             "serviceUrl": connector.url,
@@ -37,10 +37,12 @@ def queue_alerts(state_path: Path, connector: Connector) -> None:
             "bot": {"id": "28:commercy", "name": "Commercy"},
             "user": {"id": "29:marketer"},
         }
-        state.save_conversation(conversation, reference, scope="personal", lang="ko")
-        state.subscribe(conversation)
+        state.conversations.save(conversation, reference, scope="personal", lang="ko")
+        state.conversations.subscribe(conversation)
     for n in range(ALERTS):
-        state.enqueue(f"alert-{n}", CONVERSATIONS, {**CARD, "id": f"alert-{n}"}, f"alert {n}")
+        state.ledger.enqueue(
+            f"alert-{n}", CONVERSATIONS, {**CARD, "id": f"alert-{n}"}, f"alert {n}"
+        )
     state.close()
 
 
@@ -100,8 +102,8 @@ def test_a_bot_killed_mid_delivery_and_restarted_loses_nothing_and_repeats_nothi
             assert bot.wait(timeout=10) == -signal.SIGKILL
             connector.release()
 
-            state = StateStore(state_path)
-            counts = state.delivery_counts()
+            state = State(state_path)
+            counts = state.ledger.counts()
             assert counts.get("sending") == 1, counts  # the card in flight at the kill
             assert counts.get("pending", 0) > 0, counts  # and work left undone
             state.close()
@@ -127,8 +129,8 @@ def test_a_bot_killed_mid_delivery_and_restarted_loses_nothing_and_repeats_nothi
         assert set(arrived) == expected, "lost: " + repr(sorted(expected - set(arrived)))
         repeated = {card: n for card, n in arrived.items() if n > 1}
         assert not repeated, f"sent twice: {repeated}"
-        state = StateStore(state_path)
-        assert state.delivery_counts() == {"sent": len(expected) - 1, "unconfirmed": 1}
+        state = State(state_path)
+        assert state.ledger.counts() == {"sent": len(expected) - 1, "unconfirmed": 1}
         state.close()
 
     asyncio.run(scenario())

@@ -13,7 +13,7 @@ from aiohttp import ClientSession
 from bot.app import DELIVERER, STATE
 from bot.delivery import ConversationPacer, Deliverer
 from bot.settings import Settings
-from bot.state import StateStore
+from bot.state import State
 from tests.botkit import activity, post, running_bot
 from tests.test_bot import TODAY
 
@@ -50,18 +50,21 @@ def test_every_alert_reaches_every_conversation_once_when_the_connector_fails_30
                 await install(http, base, connector, conversation)
             connector.sent.clear()
             connector.failures = 0.3
-            state: StateStore = app[STATE]
+            state: State = app[STATE]
             for n in range(20):
-                state.enqueue(
+                state.ledger.enqueue(
                     f"alert-{n}",
-                    state.subscribers(alerts=True),
+                    state.conversations.subscribers(alerts=True),
                     {**CARD, "id": f"alert-{n}"},
                     f"alert {n}",
                 )
-                state.enqueue(f"alert-{n}", conversations, CARD, "again")  # a re-run adds nothing
+                state.ledger.enqueue(
+                    f"alert-{n}", conversations, CARD, "again"
+                )  # a re-run adds nothing
             now = [1e10]  # far in the future of the rows' first attempt time
             deliverer = Deliverer(
-                state,
+                state.ledger,
+                state.conversations,
                 app[DELIVERER].send,
                 clock=lambda: now[0],
                 sleep=lambda s: asyncio.sleep(0),
@@ -70,7 +73,7 @@ def test_every_alert_reaches_every_conversation_once_when_the_connector_fails_30
             for _ in range(200):
                 report = await deliverer.deliver_due()
                 now[0] += 600  # time passes: retries fall due
-                if not state.due_deliveries(now[0]) and report.sent == 0:
+                if not state.ledger.due(now[0]) and report.sent == 0:
                     break
             assert connector.refused > 0
             for conversation in conversations:
@@ -79,7 +82,7 @@ def test_every_alert_reaches_every_conversation_once_when_the_connector_fails_30
                     for a in connector.messages(conversation)
                 ]
                 assert sorted(ids) == sorted(f"alert-{n}" for n in range(20)), conversation
-            assert state.delivery_counts() == {"sent": 100}
+            assert state.ledger.counts() == {"sent": 100}
 
     asyncio.run(scenario())
 
@@ -96,12 +99,12 @@ def test_403_forgets_the_conversation_and_stops_trying(settings, four_weeks, tmp
         ):
             await install(http, base, connector, "gone")
             connector.forbidden.add("gone")
-            state: StateStore = app[STATE]
-            state.enqueue("alert-1", ["gone"], CARD, "alert")
+            state: State = app[STATE]
+            state.ledger.enqueue("alert-1", ["gone"], CARD, "alert")
             report = await app[DELIVERER].deliver_due()
             assert report.dropped == 1
-            assert state.conversation("gone") is None
-            assert state.subscribers(alerts=True) == []
+            assert state.conversations.get("gone") is None
+            assert state.conversations.subscribers(alerts=True) == []
 
     asyncio.run(scenario())
 
@@ -117,18 +120,18 @@ def test_chat_commands_change_the_subscription(settings, four_weeks, tmp_path):
             ClientSession() as http,
         ):
             await install(http, base, connector, "conv-1")
-            state: StateStore = app[STATE]
-            assert state.subscription("conv-1").alerts_on
+            state: State = app[STATE]
+            assert state.conversations.subscription("conv-1").alerts_on
             await post(http, base, activity("알림 끄기", connector=connector))
             await connector.wait_for("conv-1", 2)
-            assert not state.subscription("conv-1").alerts_on
+            assert not state.conversations.subscription("conv-1").alerts_on
             assert "껐어요" in connector.messages("conv-1")[-1]["text"]
             await post(http, base, activity("summary at 8:30", connector=connector, locale="en-US"))
             await connector.wait_for("conv-1", 3)
-            assert state.subscription("conv-1").summary_time == "08:30"
+            assert state.conversations.subscription("conv-1").summary_time == "08:30"
             await post(http, base, activity("alerts on", connector=connector, locale="en-US"))
             await connector.wait_for("conv-1", 4)
-            assert state.subscribers(alerts=True) == ["conv-1"]
+            assert state.conversations.subscribers(alerts=True) == ["conv-1"]
 
     asyncio.run(scenario())
 
@@ -171,11 +174,11 @@ def test_alert_buttons_acknowledge_in_place_snooze_and_explain(settings, four_we
             ClientSession() as http,
         ):
             await install(http, base, connector, "conv-1")
-            state: StateStore = app[STATE]
+            state: State = app[STATE]
             card = cards.alert_card(_Alert(), lang="en")
-            state.enqueue(_Alert.alert_id, ["conv-1"], card, _Alert.message_en)
+            state.ledger.enqueue(_Alert.alert_id, ["conv-1"], card, _Alert.message_en)
             await app[DELIVERER].deliver_due()
-            sent_id = state.sent_activity(_Alert.alert_id, "conv-1")
+            sent_id = state.ledger.sent_activity(_Alert.alert_id, "conv-1")
             assert sent_id
 
             def click(verb: str) -> dict:
@@ -196,7 +199,7 @@ def test_alert_buttons_acknowledge_in_place_snooze_and_explain(settings, four_we
             assert "actions" not in response["value"]
 
             status, _ = await post(http, base, click("snooze"))
-            assert status == 200 and state.snoozed("conv-1", _Alert.rule, _Alert.scope)
+            assert status == 200 and state.alerts.snoozed("conv-1", _Alert.rule, _Alert.scope)
 
             before = len(connector.messages("conv-1"))
             status, _ = await post(http, base, click("why"))

@@ -12,34 +12,34 @@ from zoneinfo import ZoneInfo
 
 from bot import jobs
 from bot.delivery import Deliverer
-from bot.state import StateStore
+from bot.state import State
 from tests.test_alerts import fresh, local, six_weeks_file, stuck  # noqa: F401 (fixtures)
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
-def runtime(state: StateStore, warehouse, when: dt.datetime, sent: list) -> jobs.Runtime:
+def runtime(state: State, warehouse, when: dt.datetime, sent: list) -> jobs.Runtime:
     async def send(reference, card, summary, sending):
         sending()
         sent.append((reference["conversation"]["id"], summary))
         return f"m{len(sent)}"
 
     clock = [when]
-    return jobs.Runtime(state=state, warehouse=warehouse, zone=SEOUL,
-                        deliverer=Deliverer(state, send, sleep=lambda s: asyncio.sleep(0)),
+    deliverer = Deliverer(state.ledger, state.conversations, send, sleep=lambda s: asyncio.sleep(0))
+    return jobs.Runtime(state=state, warehouse=warehouse, zone=SEOUL, deliverer=deliverer,
                         now=lambda: clock[0])  # fmt: skip
 
 
-def add_conversation(state: StateStore, conversation_id: str, summary_time: str) -> None:
-    state.save_conversation(
+def add_conversation(state: State, conversation_id: str, summary_time: str) -> None:
+    state.conversations.save(
         conversation_id, {"conversation": {"id": conversation_id}}, scope="personal", lang="ko"
     )
-    state.subscribe(conversation_id)
-    state.set_summary_time(conversation_id, summary_time)
+    state.conversations.subscribe(conversation_id)
+    state.conversations.set_summary_time(conversation_id, summary_time)
 
 
 def test_each_conversation_gets_its_summary_once_a_day_at_its_own_time(tmp_path, four_weeks):
-    state = StateStore(tmp_path / "state.db")
+    state = State(tmp_path / "state.db")
     add_conversation(state, "early", "08:30")
     add_conversation(state, "usual", "09:00")
     sent: list = []
@@ -59,11 +59,11 @@ def test_each_conversation_gets_its_summary_once_a_day_at_its_own_time(tmp_path,
 
 
 def _hold(path: str, holder: str, seconds: float, results) -> None:
-    state = StateStore(path)
+    state = State(path)
     won = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        if state.acquire_lease("scheduler", holder, 0.5):
+        if state.leases.acquire("scheduler", holder, 0.5):
             won.append(time.time())
         time.sleep(0.02)
     results.put((holder, won))
@@ -71,7 +71,7 @@ def _hold(path: str, holder: str, seconds: float, results) -> None:
 
 def test_of_two_bot_processes_only_one_leads_and_the_other_takes_over_when_it_stops(tmp_path):
     path = str(tmp_path / "state.db")
-    StateStore(path).close()
+    State(path).close()
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     first = context.Process(target=_hold, args=(path, "first", 2.0, results))
@@ -89,7 +89,7 @@ def test_of_two_bot_processes_only_one_leads_and_the_other_takes_over_when_it_st
 
 def test_the_schedule_persists_and_a_restart_keeps_one_copy_of_each_job(tmp_path, four_weeks):
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    state = StateStore(tmp_path / "state.db")
+    state = State(tmp_path / "state.db")
 
     async def start_and_stop() -> list[str]:
         scheduler = jobs.start_scheduler(
@@ -127,7 +127,7 @@ def test_a_bottleneck_during_downtime_is_raised_once_when_the_bot_is_back(stuck,
     """The bot checked 14:00, was down while a payment page hung (14:02-14:22) and came
     back at 14:47: its one catch-up run checks the missed windows and raises the
     bottleneck once; the next run in the same window raises nothing more."""
-    state = StateStore(tmp_path / "state.db")
+    state = State(tmp_path / "state.db")
     add_conversation(state, "team", "09:00")
     sent: list = []
     jobs.RUNTIME = runtime(state, stuck, local(14, 1), sent)
@@ -137,8 +137,8 @@ def test_a_bottleneck_during_downtime_is_raised_once_when_the_bot_is_back(stuck,
         jobs.RUNTIME.now = lambda: local(14, 47)
         asyncio.run(jobs.risk_check())
         asyncio.run(jobs.risk_check())
-        assert [rule["rule"] for rule in state.recent_alerts(86_400)] == ["checkout_bottleneck"]
+        assert [rule["rule"] for rule in state.alerts.recent(86_400)] == ["checkout_bottleneck"]
         assert [conversation for conversation, _ in sent] == ["team"]
-        assert state.mark("risk_check") == local(14, 45).isoformat()
+        assert state.alerts.checked() == local(14, 45).isoformat()
     finally:
         jobs.RUNTIME = None

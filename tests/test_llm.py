@@ -22,7 +22,7 @@ from sqlalchemy import event
 
 from bot.llm import assistant
 from bot.settings import Settings
-from bot.state import StateStore
+from bot.state import State
 from cards.validation import validate_card
 from dialogs.assistant import computed_facts, numbers_in, unsupported_numbers
 from dialogs.context import AskContext
@@ -176,12 +176,12 @@ def test_the_prompt_holds_the_catalog_and_the_nearest_examples(server, four_week
 
 
 def test_a_confirmed_answer_is_kept_and_offered_for_similar_questions(tmp_path, server):
-    state = StateStore(tmp_path / "state.sqlite3")
-    first = assistant(settings_for(server), state)
+    state = State(tmp_path / "state.sqlite3")
+    first = assistant(settings_for(server), state.memory)
     query = json.loads(draft(["revenue"], ["campaign"], "지난달"))
     assert first.confirm("지난달 캠페인별 매출 순위", query)
     assert not first.confirm("망가진 예시", {"metrics": "not a draft"})
-    again = assistant(settings_for(server), StateStore(tmp_path / "state.sqlite3"))
+    again = assistant(settings_for(server), State(tmp_path / "state.sqlite3").memory)
     nearest = again.examples.nearest("이번 달 캠페인별 매출 순위는?", k=1)
     assert nearest == [Example("지난달 캠페인별 매출 순위", query)]
 
@@ -462,7 +462,7 @@ def test_in_teams_the_llm_answer_arrives_and_a_confirmation_is_kept(server, four
             assert status == 200 and "참고할게요" in json.loads(text)["value"]
 
     asyncio.run(scenario())
-    assert StateStore(state_path).examples()[0][0] == "지난주 채널별 매출"
+    assert State(state_path).memory.examples()[0][0] == "지난주 채널별 매출"
     sent = json.dumps(server.requests, ensure_ascii=False)
     assert "Marketer" not in sent and "00000000-0000-0000-0000-000000000001" not in sent
 

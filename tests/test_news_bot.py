@@ -18,7 +18,7 @@ from bot import jobs
 from bot.cli import cli
 from bot.llm import news_scorer
 from bot.settings import Settings
-from bot.state import StateStore
+from bot.state import State
 from news import NewsStore, ingest, read_feed, score
 from news.sample import write_sample_feed
 from tests.botkit import activity, post
@@ -101,7 +101,7 @@ def test_the_scheduled_ingest_reads_the_feeds_once_and_goes_on_past_a_broken_one
     broken = tmp_path / "broken.xml"
     broken.write_text("<rss><channel><item><title>half", encoding="utf-8")
     news_path = tmp_path / "news.sqlite3"
-    state = StateStore(tmp_path / "state.db")
+    state = State(tmp_path / "state.db")
     jobs.RUNTIME = runtime(state, four_weeks, dt.datetime(2026, 11, 24, 9, tzinfo=SEOUL), [])
     jobs.RUNTIME.news_feeds = (str(broken), str(feed), str(tmp_path / "gone.xml"))
     jobs.RUNTIME.news_path = str(news_path)
@@ -120,7 +120,7 @@ def test_the_scheduled_ingest_reads_the_feeds_once_and_goes_on_past_a_broken_one
 
 def test_the_news_job_is_scheduled_only_while_feeds_are_set(tmp_path, four_weeks):
     url = f"sqlite:///{tmp_path / 'state.db'}"
-    state = StateStore(tmp_path / "state.db")
+    state = State(tmp_path / "state.db")
 
     async def scheduled(feeds: tuple[str, ...]) -> list[str]:
         now = dt.datetime.now(SEOUL)

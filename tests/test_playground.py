@@ -250,8 +250,8 @@ def test_an_alert_reaches_the_playground_and_acknowledge_changes_it_for_everyone
                 assert r.status == 200
             await playground.wait_for_cards(chat, 1)
             state = playground.app[STATE]
-            assert state.subscribers(alerts=True) == [chat]
-            state.enqueue(
+            assert state.conversations.subscribers(alerts=True) == [chat]
+            state.ledger.enqueue(
                 _Alert.alert_id, [chat], cards.alert_card(_Alert(), lang="en"), _Alert.message_en
             )
             report = await playground.app[DELIVERER].deliver_due()

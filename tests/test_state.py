@@ -16,15 +16,16 @@ from sqlalchemy import event
 from sqlalchemy.dialects import mssql
 from sqlalchemy.schema import CreateTable
 
-from bot.state import StateStore, metadata
+from bot.state import State
+from bot.state.db import metadata
 
 NOT_PORTABLE = ("LIMIT ", "ON CONFLICT", "OR IGNORE", "USING (", "EXCLUDED.", "BEGIN IMMEDIATE",
                 "REPLACE INTO")  # fmt: skip
 
 
-def instances(tmp_path: Path, n: int) -> list[StateStore]:
+def instances(tmp_path: Path, n: int) -> list[State]:
     url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
-    return [StateStore.from_url(url) for _ in range(n)]
+    return [State.from_url(url) for _ in range(n)]
 
 
 def race(calls) -> list:
@@ -45,73 +46,73 @@ def race(calls) -> list:
 
 def test_a_teams_retry_reaching_another_instance_is_answered_once(tmp_path) -> None:
     stores = instances(tmp_path, 4)
-    firsts = race([lambda s=s: s.first_time("conv", "activity-1") for s in stores * 3])
+    firsts = race([lambda s=s: s.memory.first_time("conv", "activity-1") for s in stores * 3])
     assert firsts.count(True) == 1
 
 
 def test_one_instance_leads_and_another_takes_over_when_its_lease_lapses(tmp_path) -> None:
     stores = instances(tmp_path, 4)
-    leaders = race([lambda s=s, i=i: s.acquire_lease("scheduler", f"host-{i}", 60)
+    leaders = race([lambda s=s, i=i: s.leases.acquire("scheduler", f"host-{i}", 60)
                     for i, s in enumerate(stores)])  # fmt: skip
     assert leaders.count(True) == 1
     leader = leaders.index(True)
-    assert stores[leader].acquire_lease("scheduler", f"host-{leader}", 60)  # renews
+    assert stores[leader].leases.acquire("scheduler", f"host-{leader}", 60)  # renews
     other = (leader + 1) % len(stores)
-    assert not stores[other].acquire_lease("scheduler", f"host-{other}", 60)
-    assert stores[leader].acquire_lease("scheduler", f"host-{leader}", -1)  # lapses at once
-    assert stores[other].acquire_lease("scheduler", f"host-{other}", 60)
+    assert not stores[other].leases.acquire("scheduler", f"host-{other}", 60)
+    assert stores[leader].leases.acquire("scheduler", f"host-{leader}", -1)  # lapses at once
+    assert stores[other].leases.acquire("scheduler", f"host-{other}", 60)
 
 
 def test_a_card_enqueued_by_two_instances_is_delivered_once(tmp_path) -> None:
     stores = instances(tmp_path, 3)
-    added = race([lambda s=s: s.enqueue("alert-1", ["a", "b"], {"type": "AdaptiveCard"}, "x")
+    added = race([lambda s=s: s.ledger.enqueue("alert-1", ["a", "b"], {"type": "AdaptiveCard"}, "x")
                   for s in stores])  # fmt: skip
     assert sum(added) == 2
-    assert len(stores[0].due_deliveries()) == 2
+    assert len(stores[0].ledger.due()) == 2
 
 
 def test_what_one_instance_writes_the_others_read(tmp_path) -> None:
     first, second = instances(tmp_path, 2)
-    first.save_conversation("conv", {"serviceUrl": "https://x"}, scope="team", lang="en")
-    first.save_last_query("conv", {"metrics": ["revenue"]})
-    first.snooze("conv", "traffic_drop", "all", 3600)
-    second.save_conversation("conv", {"serviceUrl": "https://y"}, scope="team")
-    stored = second.conversation("conv")
+    first.conversations.save("conv", {"serviceUrl": "https://x"}, scope="team", lang="en")
+    first.memory.save_last_query("conv", {"metrics": ["revenue"]})
+    first.alerts.snooze("conv", "traffic_drop", "all", 3600)
+    second.conversations.save("conv", {"serviceUrl": "https://y"}, scope="team")
+    stored = second.conversations.get("conv")
     assert stored.reference == {"serviceUrl": "https://y"} and stored.lang == "en"
-    assert second.last_query("conv") == {"metrics": ["revenue"]}
-    assert second.snoozed("conv", "traffic_drop", "all")
+    assert second.memory.last_query("conv") == {"metrics": ["revenue"]}
+    assert second.alerts.snoozed("conv", "traffic_drop", "all")
 
 
 def test_every_statement_is_in_the_sql_both_databases_speak(tmp_path) -> None:
-    store = StateStore(tmp_path / "state.sqlite3")
+    store = State(tmp_path / "state.sqlite3")
     seen: list[str] = []
-    event.listen(store.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
-    store.save_conversation("c", {"r": 1}, scope="personal", lang="ko")
-    store.save_conversation("c", {"r": 2}, scope="personal")
-    store.first_welcome("c")
-    store.subscribe("c")
-    store.set_alerts("c", False)
-    store.set_summary_time("c", "08:30")
-    store.subscribers(alerts=False, summary_time="08:30")
-    store.first_time("c", "a1")
-    store.save_last_query("c", {"q": 1})
-    store.save_last_query("c", {"q": 2})
-    store.last_query("c")
-    store.record_alerts([{"alert_id": "x"}], [("x", "c", {"card": 1}, "s")], checked="w1")
-    store.record_alerts([], checked="w2")
-    delivery = store.due_deliveries()[0]
-    store.mark_sending(delivery)
-    store.settle_in_doubt()
-    store.retry_later(delivery, 0)
-    store.mark_sent(delivery, "act-1")
-    store.delivery_counts()
-    store.snooze("c", "r", "s", 60)
-    store.snooze("c", "r", "s", 120)
-    store.acquire_lease("scheduler", "h", 60)
-    store.release_lease("scheduler", "h")
-    store.save_example("q", {"in_catalog": True})
-    store.save_chart(b"\x89PNG", 60)
-    store.forget_conversation("c")
+    event.listen(store.db.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    store.conversations.save("c", {"r": 1}, scope="personal", lang="ko")
+    store.conversations.save("c", {"r": 2}, scope="personal")
+    store.conversations.first_welcome("c")
+    store.conversations.subscribe("c")
+    store.conversations.set_alerts("c", False)
+    store.conversations.set_summary_time("c", "08:30")
+    store.conversations.subscribers(alerts=False, summary_time="08:30")
+    store.memory.first_time("c", "a1")
+    store.memory.save_last_query("c", {"q": 1})
+    store.memory.save_last_query("c", {"q": 2})
+    store.memory.last_query("c")
+    store.alerts.record([{"alert_id": "x"}], [("x", "c", {"card": 1}, "s")], checked="w1")
+    store.alerts.record([], checked="w2")
+    delivery = store.ledger.due()[0]
+    store.ledger.mark_sending(delivery)
+    store.ledger.settle_in_doubt()
+    store.ledger.retry_later(delivery, 0)
+    store.ledger.mark_sent(delivery, "act-1")
+    store.ledger.counts()
+    store.alerts.snooze("c", "r", "s", 60)
+    store.alerts.snooze("c", "r", "s", 120)
+    store.leases.acquire("scheduler", "h", 60)
+    store.leases.release("scheduler", "h")
+    store.memory.save_example("q", {"in_catalog": True})
+    store.charts.save(b"\x89PNG", 60)
+    store.conversations.forget("c")
     statements = {s for s in seen if not s.startswith("PRAGMA")}
     assert len(statements) > 25
     for statement in statements:
@@ -130,4 +131,4 @@ def test_the_tables_compile_for_azure_sql_with_indexable_keys() -> None:
 @pytest.mark.parametrize("url", ["postgresql://db/state", "redis://cache"])
 def test_an_unsupported_state_url_is_refused(url) -> None:
     with pytest.raises(ValueError, match="sqlite:///PATH or mssql"):
-        StateStore.from_url(url)
+        State.from_url(url)

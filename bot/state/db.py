@@ -1,0 +1,227 @@
+"""The state database: its tables, and the one engine the stores share.
+
+One implementation over SQLAlchemy, two databases by `COMMERCY_STATE_URL`: a SQLite file
+(the default; WAL mode lets the processes of one machine share it) or Azure SQL
+(`mssql+pyodbc://...`), which several bot instances share when the bot scales out. The
+SQL is the portable subset both speak: an insert that must not duplicate is
+`INSERT ... SELECT ... WHERE NOT EXISTS`, an upsert is an UPDATE and then that insert,
+and two instances racing on the same key end in the database's own unique-key error,
+which counts as "already there"; the lease is one conditional UPDATE, atomic in both.
+
+Every table is declared here, whichever store reads it, so the schema is created (and
+checked for Azure SQL's key limits) in one place.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UnicodeText,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.dialects import mssql
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+T = TypeVar("T")
+
+# Keys are short ASCII or Teams ids; 450 characters keeps them indexable on Azure SQL
+# (a key is at most 900 bytes there), and SQLite ignores the length.
+KEY = String(450)
+# JSON and text without a bound: NVARCHAR(max) on Azure SQL, never the deprecated NTEXT.
+LONG_TEXT = UnicodeText().with_variant(mssql.NVARCHAR("max"), "mssql")
+BLOB = LargeBinary().with_variant(mssql.VARBINARY("max"), "mssql")
+metadata = MetaData()
+
+
+def _table(name: str, *columns: Column) -> Table:
+    return Table(name, metadata, *columns)
+
+
+conversations = _table(
+    "conversations",
+    Column("conversation_id", KEY, primary_key=True),
+    Column("reference", LONG_TEXT, nullable=False),  # ConversationReference as JSON
+    Column("scope", String(16), nullable=False, server_default="personal"),
+    Column("lang", String(8), nullable=False, server_default="ko"),
+    Column("updated_at", Float, nullable=False),
+)
+processed_activities = _table(
+    "processed_activities",
+    Column("activity_key", KEY, primary_key=True),  # conversation id + activity id
+    Column("received_at", Float, nullable=False),
+)
+last_queries = _table(
+    "last_queries",
+    Column("conversation_id", KEY, primary_key=True),
+    Column("query", LONG_TEXT, nullable=False),  # MetricQuery as JSON
+    Column("updated_at", Float, nullable=False),
+)
+welcomed = _table(  # Teams announces an install twice (two activities)
+    "welcomed",
+    Column("conversation_id", KEY, primary_key=True),
+    Column("welcomed_at", Float, nullable=False),
+)
+subscriptions = _table(
+    "subscriptions",
+    Column("conversation_id", KEY, primary_key=True),
+    Column("alerts_on", Integer, nullable=False, server_default="1"),
+    Column("summary_time", String(5), nullable=False, server_default="09:00"),  # HH:MM
+    Column("updated_at", Float, nullable=False),
+)
+deliveries = _table(
+    "deliveries",
+    Column("delivery_key", String(200), primary_key=True),  # alert id, "summary:YYYY-MM-DD"
+    Column("conversation_id", String(250), primary_key=True),
+    Column("card", LONG_TEXT, nullable=False),  # the Adaptive Card as JSON
+    Column("summary", LONG_TEXT, nullable=False),  # the notification text
+    # pending | sending | sent | unconfirmed | dropped
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("activity_id", String(450)),  # the sent message, for in-place updates
+    Column("created_at", Float, nullable=False),
+    Column("sent_at", Float),
+)
+leases = _table(
+    "leases",
+    Column("name", String(100), primary_key=True),  # "scheduler": one leader runs the jobs
+    Column("holder", String(450), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+snoozes = _table(
+    "snoozes",
+    Column("conversation_id", String(250), primary_key=True),
+    Column("rule", String(50), primary_key=True),
+    Column("scope", String(150), primary_key=True),
+    Column("until", Float, nullable=False),
+)
+raised_alerts = _table(  # what the rules raised, for their cooldowns
+    "raised_alerts",
+    Column("alert_id", KEY, primary_key=True),
+    Column("alert", LONG_TEXT, nullable=False),  # Alert.to_dict() as JSON
+    Column("raised_at", Float, nullable=False),
+)
+marks = _table(  # "risk_check": the last window the rules checked
+    "marks",
+    Column("name", String(100), primary_key=True),
+    Column("value", LONG_TEXT, nullable=False),
+)
+examples = _table(  # questions people confirmed the answer to, and their QueryDraft JSON
+    "examples",
+    Column("question", KEY, primary_key=True),
+    Column("query", LONG_TEXT, nullable=False),
+    Column("confirmed_at", Float, nullable=False),
+)
+charts = _table(
+    "charts",
+    Column("chart_id", String(64), primary_key=True),
+    Column("png", BLOB, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+SUPPORTED = ("sqlite", "mssql")
+
+
+class Database:
+    """The engine and the transactions every store runs; safe across threads."""
+
+    def __init__(self, location: str | Path) -> None:
+        """`location`: a SQLite file path, or a URL (sqlite:///PATH, mssql+pyodbc://...)."""
+        url = str(location)
+        if "://" not in url:
+            url = f"sqlite:///{url}"
+        parsed = make_url(url)
+        if parsed.get_backend_name() not in SUPPORTED:
+            raise ValueError(
+                f"the state store takes sqlite:///PATH or mssql+pyodbc://..., not {url}"
+            )
+        self.url = url
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self._lock = threading.Lock()
+        if self.is_sqlite:
+            path = parsed.database or ":memory:"
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30}
+            )
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        # One writer at a time within a process: SQLite would otherwise make threads wait
+        # on its file lock, and the calls are milliseconds.
+        with self._lock, self.engine.begin() as connection:
+            yield connection
+
+    def retrying(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` in a transaction; when another instance inserted the
+        same key first (a unique-key error), run it once more: it then updates."""
+        try:
+            with self.transaction() as db:
+                return work(db)
+        except IntegrityError:
+            with self.transaction() as db:
+                return work(db)
+
+    def insert_once(
+        self, table: str, key_match: str, columns: str, values_sql: str, values: dict[str, Any]
+    ) -> bool:
+        """Insert a row unless its key is there; True when this call inserted it."""
+        try:
+            with self.transaction() as db:
+                return bool(insert_new(db, table, key_match, columns, values_sql, values))
+        except IntegrityError:  # another instance inserted it between our check and insert
+            return False
+
+    def ping(self) -> None:
+        with self.transaction() as db:
+            db.execute(text("SELECT 1")).first()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def insert_new(
+    db: Connection,
+    table: str,
+    key_match: str,
+    columns: str,
+    values_sql: str,
+    values: dict[str, Any],
+) -> int:
+    """INSERT INTO table columns SELECT values WHERE NOT EXISTS (the row with that key):
+    how both databases insert "unless it is there" in one statement. Returns rows added."""
+    return db.execute(
+        text(
+            f"INSERT INTO {table} {columns} SELECT {values_sql} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {key_match})"
+        ),
+        values,
+    ).rowcount
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
