@@ -17,7 +17,7 @@ from aiohttp import ClientSession, web
 
 from bot.state import StateStore
 from kpi.sample.generate import generate
-from tests.botkit import Connector, free_port
+from tests.doubles.botkit import Connector, free_port
 from tests.conftest import SEOUL, new_warehouse
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ from bot.app import DELIVERER, STATE
 from bot.delivery import ConversationPacer, Deliverer
 from bot.settings import Settings
 from bot.state import StateStore
-from tests.botkit import activity, post, running_bot
+from tests.doubles.botkit import activity, post, running_bot
 from tests.test_bot import TODAY
 
 CARD = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "alert"}]}

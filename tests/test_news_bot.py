@@ -1,7 +1,7 @@
 """News beyond the package: the bot answers "오늘 뉴스 분위기 어때?" from the store the 뉴스
 tab reads, the bot ingests the configured feeds on a schedule, `make run`'s sample feed
 ends yesterday on any day, and with a chat model the LLM scores new articles (the real
-openai client over HTTP to tests/openai_server.py), the lexicon covering its failures."""
+openai client over HTTP to tests/doubles/openai_server.py), the lexicon covering its failures."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from bot.settings import Settings
 from bot.state import StateStore
 from news import NewsStore, ingest, read_feed, score
 from news.sample import write_sample_feed
-from tests.botkit import activity, post
-from tests.openai_server import OpenAICompatibleServer, purpose
+from tests.doubles.botkit import activity, post
+from tests.doubles.openai_server import OpenAICompatibleServer, purpose
 from tests.test_bot import TODAY, bot, card_text
 from tests.test_bot import settings as settings  # the fixture
 from tests.test_jobs import SEOUL, runtime
