@@ -15,7 +15,7 @@ from bot.settings import Settings
 from dialogs.grounded import NOT_COVERED, checked
 from dialogs.rag import answer_from_documents
 from tests.doubles.openai_server import OpenAICompatibleServer
-from tests.test_embeddings import indexed
+from tests.test_embed import indexed
 
 QUESTION = "Within how many days after delivery are refunds accepted?"
 

@@ -1,7 +1,8 @@
-"""Hybrid search with embeddings from an OpenAI-compatible endpoint (the real `openai`
-client over HTTP to a local stand-in, tests/doubles/openai_server.py): a question that shares no
-word with the passage that answers it is still answered, across languages; without
-embeddings, or with the endpoint down, search falls back to words and nothing breaks."""
+"""Hybrid search with embeddings (rag_indexer/embed.py) from an OpenAI-compatible endpoint
+(the real `openai` client over HTTP to a local stand-in, tests/doubles/openai_server.py):
+a question that shares no word with the passage that answers it is still answered, across
+languages; without embeddings, or with the endpoint down, search falls back to words and
+nothing breaks."""
 
 from __future__ import annotations
 
