@@ -26,7 +26,7 @@ from aiohttp import ClientSession, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.botkit import Connector, activity, free_port, wait_until_healthy
+from tests.doubles.botkit import Connector, activity, free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = [

@@ -1,7 +1,7 @@
 """What the LLM path adds to an answer beyond the model's own time (issue target: at most
 50 ms per answer), on the full sample year.
 
-The model is the local OpenAI-compatible server (tests/openai_server.py) answering at
+The model is the local OpenAI-compatible server (tests/doubles/openai_server.py) answering at
 once with scripted replies, through the real LangChain and `openai` clients over HTTP.
 For every answer it splits the wall time into:
 
@@ -39,7 +39,7 @@ from dialogs.context import AskContext  # noqa: E402
 from dialogs.router import answer  # noqa: E402
 from kpi.storage.sql_guard import guard_select  # noqa: E402
 from kpi.storage.warehouse import open_warehouse  # noqa: E402
-from tests.openai_server import OpenAICompatibleServer, purpose  # noqa: E402
+from tests.doubles.openai_server import OpenAICompatibleServer, purpose  # noqa: E402
 
 TARGET_MS = 50
 AS_OF = dt.date(2026, 11, 24)

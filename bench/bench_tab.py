@@ -27,7 +27,7 @@ from aiohttp import ClientSession  # noqa: E402
 
 from news import NewsStore, ingest  # noqa: E402
 from news.sample import write_sample_feed  # noqa: E402
-from tests.botkit import free_port, wait_until_healthy  # noqa: E402
+from tests.doubles.botkit import free_port, wait_until_healthy  # noqa: E402
 from tests.test_playground import CHROMIUM  # noqa: E402
 
 TARGET_MS = 1000

@@ -1,6 +1,6 @@
 """Azure AI Search as the index: the real client code (AzureSearchIndex over
 azure-search-documents) against a local stand-in that speaks the service's REST
-protocol (tests/azure_search_server.py), reached over plain http.
+protocol (tests/doubles/azure_search_server.py), reached over plain http.
 
 The schema is created as the service expects it; the pipeline indexes the Korean
 playbook into it and a Korean question finds the page; a changed file replaces its
@@ -29,8 +29,8 @@ from azure.search.documents.indexes import SearchIndexClient
 
 from rag_indexer.azure_search import AzureSearchIndex, odata_string, passage_key
 from rag_indexer.index import DocumentInfo, Passage, doc_id_for
-from tests.azure_search_server import SearchService
-from tests.botkit import free_port
+from tests.doubles.azure_search_server import SearchService
+from tests.doubles.botkit import free_port
 from tests.test_indexer import PLAYBOOK, Library, pdf_bytes
 
 KEY = "stand-in-admin-key"

@@ -17,7 +17,7 @@ from bot.app import STATE
 from bot.settings import Settings
 from kpi.metrics.query import MetricQuery, run_query
 from kpi.metrics.units import format_value
-from tests.botkit import activity, post, running_bot
+from tests.doubles.botkit import activity, post, running_bot
 
 TODAY = dt.date(2026, 11, 24)
 YESTERDAY = dt.date(2026, 11, 23)

@@ -1,5 +1,5 @@
 """With an LLM (the real `openai` client over HTTP to a scripted local server,
-tests/openai_server.py): answers from documents are worded by the model and cite the
+tests/doubles/openai_server.py): answers from documents are worded by the model and cite the
 passages; an answer that cites what was not given, a model that says the passages do not
 answer, a failing or slow endpoint: each ends in an honest answer, never an invented one."""
 
@@ -14,8 +14,8 @@ from bot.documents import library, writer
 from bot.settings import Settings
 from dialogs.grounded import NOT_COVERED, checked
 from dialogs.rag import answer_from_documents
-from tests.openai_server import OpenAICompatibleServer
-from tests.test_embeddings import indexed
+from tests.doubles.openai_server import OpenAICompatibleServer
+from tests.test_embed import indexed
 
 QUESTION = "Within how many days after delivery are refunds accepted?"
 

@@ -357,7 +357,7 @@ AZURITE_KEY = (
 @pytest.fixture
 def azurite(tmp_path: Path):
     """A real Azurite blob service on a free port; yields its connection string."""
-    from tests.botkit import free_port
+    from tests.doubles.botkit import free_port
 
     port = free_port()
     process = subprocess.Popen(

@@ -13,7 +13,10 @@ from zoneinfo import ZoneInfo
 from bot import jobs
 from bot.delivery import Deliverer
 from bot.state import State
+from news import NewsStore
+from news.sample import write_sample_feed
 from tests.test_alerts import fresh, local, six_weeks_file, stuck  # noqa: F401 (fixtures)
+from tests.test_bot import TODAY
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -58,13 +61,15 @@ def test_each_conversation_gets_its_summary_once_a_day_at_its_own_time(tmp_path,
         jobs.RUNTIME = None
 
 
-def _hold(path: str, holder: str, seconds: float, results) -> None:
+def _hold(path: str, holder: str, seconds: float, results, led=None) -> None:
     state = State(path)
     won = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         if state.leases.acquire("scheduler", holder, 0.5):
             won.append(time.time())
+            if led is not None:
+                led.set()
         time.sleep(0.02)
     results.put((holder, won))
 
@@ -74,12 +79,13 @@ def test_of_two_bot_processes_only_one_leads_and_the_other_takes_over_when_it_st
     State(path).close()
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    first = context.Process(target=_hold, args=(path, "first", 2.0, results))
+    led = context.Event()  # the second starts once the first leads, however slow its start
+    first = context.Process(target=_hold, args=(path, "first", 2.0, results, led))
     second = context.Process(target=_hold, args=(path, "second", 4.0, results))
     first.start()
-    time.sleep(0.5)
+    assert led.wait(timeout=60), "the first process never led"
     second.start()
-    outcome = dict(results.get(timeout=30) for _ in range(2))
+    outcome = dict(results.get(timeout=60) for _ in range(2))
     first.join(), second.join()
     assert outcome["first"], "the first process led"
     first_end = max(outcome["first"])
@@ -140,5 +146,52 @@ def test_a_bottleneck_during_downtime_is_raised_once_when_the_bot_is_back(stuck,
         assert [rule["rule"] for rule in state.alerts.recent(86_400)] == ["checkout_bottleneck"]
         assert [conversation for conversation, _ in sent] == ["team"]
         assert state.alerts.checked() == local(14, 45).isoformat()
+    finally:
+        jobs.RUNTIME = None
+
+
+# -- the news job ------------------------------------------------------------------------
+
+
+def test_the_scheduled_ingest_reads_the_feeds_once_and_goes_on_past_a_broken_one(
+    tmp_path, four_weeks, caplog
+):
+    feed = write_sample_feed(tmp_path / "news-sample.xml", TODAY)
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<rss><channel><item><title>half", encoding="utf-8")
+    news_path = tmp_path / "news.sqlite3"
+    state = State(tmp_path / "state.db")
+    jobs.RUNTIME = runtime(state, four_weeks, dt.datetime(2026, 11, 24, 9, tzinfo=SEOUL), [])
+    jobs.RUNTIME.news_feeds = (str(broken), str(feed), str(tmp_path / "gone.xml"))
+    jobs.RUNTIME.news_path = str(news_path)
+    try:
+        asyncio.run(jobs.news_ingest())
+        asyncio.run(jobs.news_ingest())  # the next run: the same stories, nothing twice
+    finally:
+        jobs.RUNTIME = None
+    with NewsStore(news_path) as store:
+        assert store.count() == 40
+    failures = [
+        r.getMessage() for r in caplog.records if r.name == "bot.jobs" and r.levelname == "WARNING"
+    ]
+    assert failures and "gone.xml: no such file" in failures[0] and "40 added" in failures[0]
+
+
+def test_the_news_job_is_scheduled_only_while_feeds_are_set(tmp_path, four_weeks):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    state = State(tmp_path / "state.db")
+
+    async def scheduled(feeds: tuple[str, ...]) -> list[str]:
+        now = dt.datetime.now(SEOUL)
+        run = runtime(state, four_weeks, now, [])
+        run.news_feeds, run.news_path = feeds, str(tmp_path / "news.sqlite3")
+        scheduler = jobs.start_scheduler(run, url, news_every_minutes=30)
+        ids = sorted(job.id for job in scheduler.get_jobs())
+        scheduler.shutdown(wait=False)
+        return ids
+
+    try:
+        assert "news_ingest" in asyncio.run(scheduled(("https://news.example.com/rss",)))
+        assert "news_ingest" not in asyncio.run(scheduled(()))  # unset: gone from the store
     finally:
         jobs.RUNTIME = None

@@ -1,5 +1,5 @@
 """The LLM path, against a local server that speaks the OpenAI protocol
-(tests/openai_server.py): real HTTP, the real `openai` client under LangChain's
+(tests/doubles/openai_server.py): real HTTP, the real `openai` client under LangChain's
 ChatOpenAI and AzureChatOpenAI, replies scripted per call (route, query, sql, reasoning).
 
 What must hold whatever the model says: numbers come from the metric layer or from a
@@ -36,7 +36,7 @@ from rag_indexer import sample_corpus
 from rag_indexer.index import LocalIndex
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import FolderSource
-from tests.openai_server import OpenAICompatibleServer, Slow, purpose
+from tests.doubles.openai_server import OpenAICompatibleServer, Slow, purpose
 from tests.test_indexer import pdf_bytes
 
 TODAY = dt.date(2026, 11, 24)
@@ -441,7 +441,7 @@ def test_in_teams_the_llm_answer_arrives_and_a_confirmation_is_kept(server, four
 
     from aiohttp import ClientSession
 
-    from tests.botkit import activity, post, running_bot
+    from tests.doubles.botkit import activity, post, running_bot
 
     server.responder = lambda body: {"route": plan(("sql", "지난주 채널별 매출")),
                                      "query": draft(dimensions=["channel"])}[purpose(body)]  # fmt: skip

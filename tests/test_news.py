@@ -33,7 +33,7 @@ from news import (
     tag_topics,
 )
 from news.feeds import MAX_ENTRIES, Article, load_feed
-from news.sample import SAMPLE_FEED
+from news.sample import SAMPLE_FEED, write_sample_feed
 
 SEOUL = ZoneInfo("Asia/Seoul")
 NOW = dt.datetime(2026, 11, 24, 0, 0, tzinfo=dt.UTC)
@@ -727,6 +727,18 @@ def test_a_day_of_only_bad_news_has_no_most_positive_headline(store: NewsStore) 
     assert mood.most_positive is None
     assert mood.most_negative.title == "Outage 0"
     assert mood.tone == "negative"
+
+
+def test_the_sample_feed_ends_yesterday_whatever_the_day_and_rewriting_adds_nothing(tmp_path):
+    later = dt.date(2027, 3, 1)
+    feed = write_sample_feed(tmp_path / "feed.xml", later)
+    articles = read_feed(feed)
+    newest = max(a.published for a in articles).astimezone(SEOUL).date()
+    assert len(articles) == 40 and newest == later - dt.timedelta(days=1)
+    with NewsStore(tmp_path / "news.sqlite3") as store:
+        assert ingest([feed], store).added == 40
+        again = write_sample_feed(tmp_path / "feed.xml", later + dt.timedelta(days=9))
+        assert ingest([again], store).added == 0  # the same stories, not new ones
 
 
 # -- size -----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from bot.serve import playground_command, start_playground, stop
 from bot.settings import Settings
 from kpi.metrics.query import MetricQuery, run_query
 from kpi.metrics.units import format_value
-from tests.botkit import free_port, running_bot
+from tests.doubles.botkit import free_port, running_bot
 from tests.test_bot import TODAY, YESTERDAY
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
+from kpi.metrics.catalog import METRICS, CatalogError
 from kpi.metrics.query import MetricQuery, check_filter_values, compile_sql, run_query
 
 ZONE = "Asia/Seoul"
@@ -261,29 +261,6 @@ def test_the_example_questions_meanings_run(four_weeks):
         )
         result = run_query(four_weeks, check_filter_values(four_weeks, query, zone=ZONE), zone=ZONE)
         assert result.rows, q["q"]
-
-
-def test_every_dimension_of_metrics_md_is_in_the_catalog():
-    # visitor_type is the one extra: the original dashboard's new / returning segment.
-    assert set(DIMENSIONS) - {"visitor_type"} == {
-        "date",
-        "week",
-        "month",
-        "weekday",
-        "hour",
-        "channel",
-        "source",
-        "medium",
-        "campaign",
-        "device",
-        "browser",
-        "os",
-        "country",
-        "continent",
-        "city",
-        "product_name",
-        "product_category",
-    }
 
 
 def test_visitor_type_splits_sessions_by_their_first_visit_flag(four_weeks):

@@ -23,7 +23,7 @@ from rag_indexer import sample_corpus
 from rag_indexer.index import LocalIndex
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import FolderSource
-from tests.botkit import activity, post, running_bot
+from tests.doubles.botkit import activity, post, running_bot
 from tests.test_bot import TODAY
 
 

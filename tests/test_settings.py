@@ -11,7 +11,6 @@ import pytest
 from bot.settings import DEFAULT_DATABASE_URL, SettingsError, load_settings
 
 COMMERCY = [sys.executable, "-m", "bot.cli"]
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -95,15 +94,3 @@ def test_the_azure_deployment_names_set_the_models(monkeypatch) -> None:
     settings = load_settings()
     assert (settings.chat_model, settings.embedding_model) == (
         "gpt-4o-mini", "text-embedding-3-small")  # fmt: skip
-
-
-def test_env_example_lists_every_setting() -> None:
-    from pydantic import AliasChoices
-
-    from bot.settings import Settings
-
-    example = (ROOT / ".env.example").read_text()
-    for field in Settings.model_fields.values():
-        alias = field.validation_alias
-        names = alias.choices if isinstance(alias, AliasChoices) else [alias]
-        assert any(f"{name}=" in example for name in names), names

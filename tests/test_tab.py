@@ -18,7 +18,7 @@ from bot.settings import Settings
 from kpi.insights import dashboard
 from kpi.metrics.query import MetricQuery, run_query
 from kpi.metrics.units import format_value
-from tests.botkit import running_bot
+from tests.doubles.botkit import running_bot
 from tests.test_bot import TODAY
 from tests.test_playground import ARTIFACTS, CHROMIUM
 

@@ -1,7 +1,8 @@
-"""Hybrid search with embeddings from an OpenAI-compatible endpoint (the real `openai`
-client over HTTP to a local stand-in, tests/openai_server.py): a question that shares no
-word with the passage that answers it is still answered, across languages; without
-embeddings, or with the endpoint down, search falls back to words and nothing breaks."""
+"""Hybrid search with embeddings (rag_indexer/embed.py) from an OpenAI-compatible endpoint
+(the real `openai` client over HTTP to a local stand-in, tests/doubles/openai_server.py):
+a question that shares no word with the passage that answers it is still answered, across
+languages; without embeddings, or with the endpoint down, search falls back to words and
+nothing breaks."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from rag_indexer.embed import OpenAIEmbedder
 from rag_indexer.index import LocalIndex
 from rag_indexer.pipeline import Indexer, IndexerState
 from rag_indexer.sources import FolderSource
-from tests.openai_server import OpenAICompatibleServer
+from tests.doubles.openai_server import OpenAICompatibleServer
 from tests.test_indexer import pdf_bytes
 
 POLICY = "Refunds are accepted within 30 days of delivery. Gift cards are final sale."

@@ -1,5 +1,6 @@
-"""The sample is the Google Merchandise Store: every figure of ga-facts.md, within its
-tolerance, as `commercy data stats` measures it.
+"""The sample is the Google Merchandise Store: the store model (kpi/sample/store_model.py,
+drawn from by the generator) gives every figure of ga-facts.md, within its tolerance, as
+`commercy data stats` measures it.
 
 Two samples: the reviewer's four weeks (2026-10-27 .. 2026-11-23, seed 7, full traffic:
 ~100k sessions, ~1,250 buyers) for the mix, behaviour, money and funnel figures; and a

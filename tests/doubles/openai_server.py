@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from language.terms import terms
-from tests.botkit import free_port
+from tests.doubles.botkit import free_port
 
 DIMENSIONS = 64
 CONCEPTS = {
