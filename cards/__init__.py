@@ -11,7 +11,7 @@ from cards.common import (
     clarify_card,
     error_card,
     help_card,
-    not_yet_card,
+    not_available_card,
     unknown_card,
     welcome_card,
 )
@@ -26,7 +26,7 @@ __all__ = [
     "clarify_card",
     "error_card",
     "help_card",
-    "not_yet_card",
+    "not_available_card",
     "summary_card",
     "unknown_card",
     "validate_card",

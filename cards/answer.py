@@ -90,7 +90,7 @@ def answer_card(
         if leader is not None:
             body.append(leader)
         body.extend(_table(result, code))
-    body.extend(_chart(chart_element, chart_url, alt_text=f"{title} ({period_label})"))
+    body.extend(chart_block(chart_element, chart_url, alt_text=f"{title} ({period_label})"))
     if note:
         body.append(subtle(note))
     body.extend(sql_block(result.sql, code))
@@ -297,7 +297,7 @@ def _table(result: QueryResult, lang: Lang) -> list[Element]:
 # --- Chart and SQL ---------------------------------------------------------------------
 
 
-def _chart(
+def chart_block(
     chart_element: dict[str, Any] | None, chart_url: str | None, *, alt_text: str
 ) -> list[Element]:
     """The native chart with its PNG as fallback, else the PNG, else nothing.

@@ -30,7 +30,7 @@ from kpi.metrics.catalog import DIMENSIONS, HEADLINE_METRICS, METRICS
 
 BOT_NAME = "Commercy"
 SCOPES = ("personal", "groupChat", "team")
-NOT_YET_ROUTES = ("rag", "reasoning", "command")
+NOT_AVAILABLE_ROUTES = ("rag", "command")
 MAX_CHOICES = 9  # three rows of three buttons; a longer list is no longer a clarification
 
 
@@ -188,41 +188,29 @@ def unknown_card(prompt: str, choices: Sequence[tuple[str, str]], *, lang: str) 
     return _choice_card(title, prompt, choices, code, help_button=True)
 
 
-def not_yet_card(route: str, *, lang: str) -> dict[str, Any]:
-    """An honest "not yet" for the routes still being built: questions about documents
-    (rag), why / what to do (reasoning) and settings commands (command), with number
-    questions that work today."""
+def not_available_card(route: str, *, lang: str) -> dict[str, Any]:
+    """What to do when a route cannot answer here: no playbooks indexed (rag), or a
+    setting command it did not recognise (command); with number questions that work."""
     code = lang_code(lang)
-    if route not in NOT_YET_ROUTES:
-        raise ValueError(f"unknown route {route!r}; expected one of {', '.join(NOT_YET_ROUTES)}")
+    if route not in NOT_AVAILABLE_ROUTES:
+        raise ValueError(
+            f"unknown route {route!r}; expected one of {', '.join(NOT_AVAILABLE_ROUTES)}"
+        )
     if route == "rag":
-        title = tr(code, "문서 기반 답변은 준비 중이에요", "Answers from documents are coming")
+        title = tr(code, "색인된 플레이북이 없어요", "No playbooks are indexed")
         detail = tr(
             code,
-            "업로드한 플레이북 PDF에서 찾아 출처와 함께 답하는 기능을 만들고 있어요. "
-            "지금은 KPI 숫자 질문에 답할 수 있어요.",
-            "Answers from your uploaded PDF playbooks, with file and page, are being built. "
-            "Today I can answer questions about your KPIs.",
-        )
-    elif route == "reasoning":
-        title = tr(
-            code, "'왜'와 '어떻게' 답변은 준비 중이에요", "Why / what-to-do answers are coming"
-        )
-        detail = tr(
-            code,
-            "숫자가 왜 변했는지 나눠 보고 할 일을 제안하는 답변을 만들고 있어요. "
-            "지금은 숫자와 비교로 어디서 변했는지 먼저 살펴볼 수 있어요.",
-            "Answers that break down why a number moved and suggest what to do are being "
-            "built. Meanwhile, the numbers and comparisons below show where it moved.",
+            "data/playbooks/ 폴더(또는 설정한 Blob 컨테이너)에 PDF를 넣으면 인덱서가 읽고, "
+            "파일과 페이지를 인용해 답해요. 지금은 KPI 숫자 질문에 답할 수 있어요.",
+            "Drop PDFs into data/playbooks/ (or the configured Blob container): the indexer "
+            "reads them and I quote them with file and page. KPI questions work now.",
         )
     else:
-        title = tr(code, "이 설정 명령은 준비 중이에요", "This setting is coming")
+        title = tr(code, "그 설정은 알아듣지 못했어요", "I didn't recognise that setting")
         detail = tr(
             code,
-            "알림과 요약 시간 같은 설정을 채팅으로 바꾸는 기능을 만들고 있어요. "
-            "지금은 KPI 숫자 질문에 답할 수 있어요.",
-            "Changing settings such as alerts and the summary time from the chat is being "
-            "built. Today I can answer questions about your KPIs.",
+            "'알림 켜기', '알림 끄기', '요약 08:30', '지금 요약'처럼 말해 주세요.",
+            "Say 'alerts on', 'alerts off', 'summary at 8:30' or 'summary now'.",
         )
     body: list[Element] = [heading(title), text(detail)]
     body.extend(ask_buttons(_examples(code), per_row=2))

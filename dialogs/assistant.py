@@ -42,12 +42,10 @@ from dialogs.context import NOTE_OFFLINE, AskContext, Reply
 from dialogs.examples import Example, ExampleLibrary
 from dialogs.llm import LLM, LLMError, metered
 from dialogs.parser import Parsed, parse
-from dialogs.rag import answer_from_documents, relevant_hits
+from dialogs.rag import answer_from_documents
 from dialogs.router import offline_answer
 from dialogs.sql_reply import sql_reply
-from dialogs.why import driver_lines
-from kpi.insights.drivers import explain
-from kpi.insights.summary import relative_change
+from dialogs.why import Analysis, analyse, fact_lines, playbooks
 from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
 from kpi.metrics.periods import (
     PeriodError,
@@ -56,8 +54,7 @@ from kpi.metrics.periods import (
     explicit_period,
     resolve_period,
 )
-from kpi.metrics.query import MetricQuery, run_query
-from kpi.metrics.units import format_value
+from kpi.metrics.query import MetricQuery
 from kpi.storage.schema import TABLES
 from kpi.storage.sql_guard import UnsafeSQL, guard_select
 
@@ -385,15 +382,16 @@ class Assistant:
     # -- reasoning -----------------------------------------------------------------------
     def reason(self, question: str, ctx: AskContext, lang: str) -> Reply:
         metric, period = self._subject(question, ctx)
-        facts = computed_facts(ctx, metric, period, lang)
-        hits = relevant_hits(question, ctx.library, top=5)[:3] if ctx.library else []
+        analysis = why_analysis(ctx, metric, period, question, lang)
+        facts = fact_lines(analysis, lang)
+        hits = analysis.playbooks
         sources = [
             (f"{h.file} p.{h.page}", ctx.library.link(h) if ctx.library else None) for h in hits
         ]
         passages = "\n\n".join(
             f"[{n}] ({h.file} p.{h.page}) {h.text}" for n, h in enumerate(hits, start=1)
         )
-        fact_lines = "\n".join(f"[F{n}] {fact}" for n, fact in enumerate(facts, start=1))
+        numbered = "\n".join(f"[F{n}] {fact}" for n, fact in enumerate(facts, start=1))
         note = None
         try:
             narrative = self.llm.text(
@@ -404,13 +402,13 @@ class Assistant:
                     ),
                     (
                         "human",
-                        f"Facts:\n{fact_lines}\n\nPassages:\n{passages or '(none)'}\n\n"
+                        f"Facts:\n{numbered}\n\nPassages:\n{passages or '(none)'}\n\n"
                         f"Question: {question}",
                     ),
                 ],
                 purpose="reasoning",
             )
-            bad = unsupported_numbers(narrative, fact_lines, question)
+            bad = unsupported_numbers(narrative, numbered, question)
             cited = {int(n) for n in re.findall(r"\[(\d{1,2})\]", narrative)}
             if bad or not narrative or not cited <= set(range(1, len(hits) + 1)):
                 log.warning(
@@ -452,45 +450,19 @@ class Assistant:
         return True
 
 
-HEADLINE = ("revenue", "sessions", "conversion_rate", "aov")
+def why_analysis(ctx: AskContext, metric: str, period: Any, question: str, lang: str) -> Analysis:
+    """The offline why answer's own analysis (dialogs/why.py) of `metric` over `period`
+    against the days right before, with the playbooks that fit: the model words these."""
+    before = comparison_period(period, "previous")
+    analysis = analyse(ctx, "change", metric, {}, (period.start, period.end),
+                       (before.start, before.end), "previous_period")  # fmt: skip
+    analysis.playbooks = playbooks(question, analysis, ctx, lang)
+    return analysis
 
 
 def computed_facts(ctx: AskContext, metric: str, period: Any, lang: str) -> list[str]:
-    """The facts a reasoned answer may use: the period's headline KPIs against the
-    period before, and the segments that moved `metric` most (kpi.insights.drivers)."""
-    before = comparison_period(period, "previous")
-    names = tuple(dict.fromkeys((metric, *HEADLINE)))
-    query = MetricQuery.build(names, period.start, period.end, compare="previous")
-    result = run_query(ctx.warehouse, query, zone=ctx.zone)
-    now = result.rows[0] if result.rows else {}
-    then = result.comparison.rows[0] if result.comparison and result.comparison.rows else {}
-    facts = []
-    for name in names:
-        unit = METRICS[name].unit
-        change = relative_change(now.get(name), then.get(name), unit == "ratio")
-        amount = (
-            ""
-            if change is None
-            else (f" ({change * 100:+.2f}%p)" if unit == "ratio" else f" ({change * 100:+.1f}%)")
-        )
-        facts.append(
-            f"{METRICS[name].label(lang)} {period.label(lang)}: "
-            f"{format_value(now.get(name), unit, lang)}, "
-            + ("직전 기간 " if lang == "ko" else "previous period ")
-            + f"{format_value(then.get(name), unit, lang)}{amount}"
-        )
-    try:
-        report = explain(
-            ctx.warehouse,
-            metric,
-            (period.start, period.end),
-            (before.start, before.end),
-            zone=ctx.zone,
-        )
-        facts.extend(driver_lines(report, lang, limit=3))
-    except CatalogError:
-        pass
-    return facts
+    """The facts a reasoned answer may use: the same sentences the offline answer shows."""
+    return fact_lines(why_analysis(ctx, metric, period, "", lang), lang)
 
 
 def _facts_text(facts: list[str], lang: str) -> str:

@@ -56,6 +56,7 @@ class Reply:
     command: str | None = None  # for the bot to carry out: alerts_on/off, summary_time
     argument: str | None = None
     hits: list[Hit] = field(default_factory=list)  # rag: the passages quoted
+    facts: dict[str, Any] | None = None  # reasoning: the computed analysis (dialogs/why.py)
 
     def with_note(self, note: str) -> Reply:
         """This reply with `note` under its text and at the end of its card (e.g. "the AI
@@ -79,4 +80,6 @@ class Reply:
         }
         if "rag" in self.route.split("+") or (self.route == "reasoning" and self.hits):
             reply["sources"] = [hit.to_dict() for hit in self.hits]
+        if self.facts is not None:
+            reply["facts"] = self.facts
         return reply

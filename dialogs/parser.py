@@ -481,7 +481,9 @@ _REASONING = re.compile(
     r"|(?<![a-z])(?:why|reasons?|caused?|causes|explain\w*|how\s+(?:can|could|do|should|would)"
     r"\s+(?:we|i)|how\s+to|what\s+(?:should|can|could)\s+(?:we|i)|should\s+we|strateg\w*"
     r"|recommend\w*|suggest\w*|advice|tips?|insights?|what\s+happened|improv\w*|boost\w*"
-    r"|what'?s\s+wrong|problems?|issues?"
+    r"|what'?s\s+wrong|problems?|issues?|what'?s\s+driving|driving\s+(?:the|this|that)"
+    r"|what'?s\s+going\s+on|going\s+on|tank(?:s|ed|ing)?|wtf|what'?s\s+behind|behind\s+(?:it|this|that)"
+    r"|what'?s\s+up\s+with|y\s+(?:is|are|did|do|does|was|were)"
     r"|ways?\s+to)(?![a-z])"
 )
 # A change asked about ("매출 떨어졌어?", "did sessions go up?") compares with the period
@@ -1347,4 +1349,14 @@ def _reasoning(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) 
             answered = None
         if answered is not None:
             return answered
+        if reading.filters or reading.period is not None:
+            # "what should we do to sell more in Canada?": no metric named, but a segment or
+            # a period is; the reasoning dialog starts from revenue and keeps them.
+            try:
+                period = reading.period or default_period(as_of)
+                plan = _fresh_plan(reading, ["revenue"], period)
+                return _answer("reasoning", reading, plan, as_of, default=reading.period is None,
+                               follow_up=False)  # fmt: skip
+            except CatalogError:
+                pass
     return Parsed("reasoning", reading.lang)

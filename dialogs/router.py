@@ -4,9 +4,10 @@
 (dialogs/sql_reply.py); help, greetings, clarifying questions and "I don't know that" get
 their cards; questions about documents are answered from the indexed PDFs (dialogs/rag.py),
 and so is a question the parser cannot place when the documents cover it; the news' mood
-from the news store (dialogs/news.py); reasoning is a seam its issue fills, answered
-honestly until then. With an LLM configured (`AskContext.assistant`) the model answers
-first. Nothing here knows Teams: the bot and `commercy ask` both call `answer()`.
+from the news store (dialogs/news.py); why and what-to-do questions are computed, then
+quoted from the playbooks (dialogs/why.py). With an LLM configured
+(`AskContext.assistant`) the model answers first. Nothing here knows Teams: the bot and
+`commercy ask` both call `answer()`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dialogs.parser import Parsed, detect_language, parse
 from dialogs.rag import answer_from_documents
 from dialogs.sql_reply import sql_reply
 from dialogs.summary import summary_reply
+from dialogs.why import reasoning_reply
 
 
 def answer(text: str, ctx: AskContext) -> Reply:
@@ -62,18 +64,14 @@ def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> 
         said, card = news_answer(ctx.news_path, period=parsed.period, topic=parsed.argument,
                                  lang=lang, zone=ctx.zone, as_of=ctx.as_of)  # fmt: skip
         return Reply("news", lang, said, card)
-    if parsed.route == "reasoning" and ctx.library is not None:
-        # Until the reasoning dialog computes why, a playbook that covers "what should we
-        # do" is the best answer there is; otherwise the honest "not yet" below.
-        found = answer_from_documents(text, ctx.library, lang)
-        if found.covered:
-            return Reply("rag", lang, found.text, found.card, hits=found.hits)
-    if parsed.route in ("rag", "reasoning", "command"):
+    if parsed.route == "reasoning":
+        return reasoning_reply(text, parsed, ctx)
+    if parsed.route in ("rag", "command"):
         return Reply(
             parsed.route,
             lang,
-            _NOT_YET[lang][parsed.route],
-            cards.not_yet_card(parsed.route, lang=lang),
+            _NOT_AVAILABLE[lang][parsed.route],
+            cards.not_available_card(parsed.route, lang=lang),
         )
     if ctx.library is not None:
         # Not a KPI question the parser knows: the playbooks may answer it ("결제 오류 나면
@@ -113,19 +111,18 @@ _UNKNOWN = {
     "en": "I didn't catch that. Ask about a metric such as revenue, sessions or conversion rate, "
     "and a period.",
 }
-_NOT_YET = {
+_NOT_AVAILABLE = {
     "ko": {
-        "rag": "문서(플레이북) 검색 답변은 곧 제공됩니다. 지금은 지표 질문에 답할 수 있어요.",
-        "reasoning": "'왜'와 '어떻게' 질문에 대한 분석 답변은 곧 제공됩니다. "
-        "지금은 지표 질문에 답할 수 있어요.",
-        "command": "알림 설정은 곧 제공됩니다.",
+        "rag": "색인된 플레이북이 없어요. data/playbooks/에 PDF를 넣으면 파일과 페이지를 인용해 "
+        "답해요.",
+        "command": "그 설정은 알아듣지 못했어요. '알림 켜기', '알림 끄기', '요약 08:30'처럼 말해 "
+        "주세요.",
     },
     "en": {
-        "rag": "Answers from documents (playbooks) are coming soon. "
-        "For now I answer metric questions.",
-        "reasoning": "Answers to 'why' and 'what should we do' are coming soon. For now I answer "
-        "metric questions.",
-        "command": "Alert settings are coming soon.",
+        "rag": "No playbooks are indexed: drop PDFs into data/playbooks/ and I quote them with "
+        "file and page.",
+        "command": "I didn't recognise that setting. Say 'alerts on', 'alerts off' or "
+        "'summary at 8:30'.",
     },
 }
 

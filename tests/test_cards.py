@@ -17,7 +17,7 @@ from cards import (
     clarify_card,
     error_card,
     help_card,
-    not_yet_card,
+    not_available_card,
     summary_card,
     unknown_card,
     validate_card,
@@ -175,8 +175,8 @@ def every_card(warehouse, lang: str) -> dict[str, dict[str, Any]]:
     }
     for scope in ("personal", "groupChat", "team"):
         cards[f"welcome, {scope}"] = welcome_card(lang=lang, scope=scope)
-    for route in ("rag", "reasoning", "command"):
-        cards[f"not yet, {route}"] = not_yet_card(route, lang=lang)
+    for route in ("rag", "command"):
+        cards[f"not available, {route}"] = not_available_card(route, lang=lang)
     return cards
 
 
@@ -489,11 +489,16 @@ def test_error_card_gives_the_reference_and_nothing_technical():
     assert not re.search(r"Traceback|Exception|Error:|SELECT", text)
 
 
-def test_not_yet_is_honest_about_the_route():
-    assert "documents" in shown_text(not_yet_card("rag", lang="en"))
-    assert "왜" in shown_text(not_yet_card("reasoning", lang="ko"))
+def test_a_route_that_cannot_answer_says_what_to_do_and_promises_nothing():
+    assert "data/playbooks/" in shown_text(not_available_card("rag", lang="en"))
+    assert "알림 켜기" in shown_text(not_available_card("command", lang="ko"))
+    for route in ("rag", "command"):
+        for lang in ("ko", "en"):
+            assert not re.search(
+                r"soon|coming|준비 중|곧", shown_text(not_available_card(route, lang=lang))
+            )
     with pytest.raises(ValueError, match="route"):
-        not_yet_card("sql", lang="en")
+        not_available_card("reasoning", lang="en")
 
 
 def test_unknown_language_is_refused():

@@ -217,7 +217,7 @@ def test_alert_buttons_acknowledge_in_place_snooze_and_explain(settings, four_we
             status, _ = await post(http, base, click("why"))
             assert status == 200
             messages = await connector.wait_for("conv-1", before + 1)
-            assert "Conversion rate" in messages[-1]["text"]
+            assert "Conversion rate" in json.dumps(messages[-1], ensure_ascii=False)  # the why card
 
     asyncio.run(scenario())
 

@@ -275,3 +275,45 @@ def test_an_alert_reaches_the_playground_and_acknowledge_changes_it_for_everyone
             assert "Acknowledged by" in json.dumps(update, ensure_ascii=False)
 
     asyncio.run(scenario())
+
+
+@needs_playground
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="needs Debian chromium"
+)
+@pytest.mark.parametrize(
+    ("question", "lang", "heading"),
+    [
+        ("지난주 매출이 왜 떨어졌어?", "ko", "플레이북"),
+        ("why did sessions drop yesterday?", "en", "Playbooks"),
+    ],
+)
+def test_a_why_question_typed_in_the_playground_page_gets_the_computed_card(
+    four_weeks, tmp_path, monkeypatch, question, lang, heading
+):
+    from playwright.async_api import async_playwright
+
+    monkeypatch.chdir(tmp_path)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    async def scenario():
+        async with playground_with_bot(four_weeks, tmp_path) as playground, async_playwright() as p:
+            browser = await p.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 1400})
+                await page.goto(playground.url)
+                box = page.get_by_role("textbox").last
+                await box.wait_for(timeout=30_000)
+                await box.fill(question)
+                await box.press("Enter")
+                await page.get_by_text(heading, exact=True).first.wait_for(timeout=30_000)
+                await page.screenshot(path=str(ARTIFACTS / f"playground-why-{lang}.png"),
+                                      full_page=True)  # fmt: skip
+                shown = await page.content()
+                assert "곧 제공" not in shown and "coming soon" not in shown
+            finally:
+                await browser.close()
+
+    asyncio.run(scenario())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -31,6 +30,7 @@ from kpi.metrics.query import (
     known_values,
     plain_value,
     run_query,
+    run_together,
     scoped,
 )
 
@@ -119,16 +119,9 @@ def _change(now: Any, then: Any, unit: str) -> float | None:
     return relative_change(now, then, unit == "ratio")
 
 
-def _together(*calls: Callable[[], Any]) -> list[Any]:
-    """Run a tab's independent queries at once, each on its own pooled connection: a tab
-    is five or so 30-70 ms scans, and DuckDB leaves a core idle on each small one."""
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return [future.result() for future in [pool.submit(call) for call in calls]]
-
-
 def summary(warehouse: Any, view: View, *, zone: str) -> dict[str, Any]:
     """Headline KPIs with their change against the period before, and a daily sparkline."""
-    totals, daily = _together(
+    totals, daily = run_together(
         lambda: run_query(warehouse, view.query(SUMMARY_METRICS, compare="previous"), zone=zone),
         lambda: run_query(warehouse, view.query(SUMMARY_METRICS, ("date",)), zone=zone),
     )
@@ -158,7 +151,7 @@ def sales(warehouse: Any, view: View, *, zone: str) -> dict[str, Any]:
     """Revenue, conversion and order value by day; conversion by product category and
     the best-selling products."""
     metrics = ("revenue", "conversion_rate", "aov", "transactions")
-    daily, categories, products = _together(
+    daily, categories, products = run_together(
         lambda: run_query(warehouse, view.query(metrics, ("date",)), zone=zone),
         lambda: _product_conversion(warehouse, view, "product_category", zone=zone),
         lambda: _product_conversion(warehouse, view, "product_name", zone=zone),
@@ -176,7 +169,7 @@ def traffic(warehouse: Any, view: View, *, zone: str) -> dict[str, Any]:
     their exit rate)."""
     metrics = ("sessions", "bounce_rate", "pages_per_session")
     channel_metrics = ("sessions", "bounce_rate", "conversion_rate")
-    daily, channels, totals, steps, landing, exits = _together(
+    daily, channels, totals, steps, landing, exits = run_together(
         lambda: run_query(warehouse, view.query(metrics, ("date",)), zone=zone),
         lambda: run_query(warehouse, view.query(channel_metrics, ("channel",)), zone=zone),
         lambda: run_query(warehouse, view.query(("sessions",)), zone=zone),

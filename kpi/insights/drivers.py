@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kpi.metrics.catalog import METRICS, CatalogError, metric
-from kpi.metrics.query import MetricQuery, run_query
+from kpi.metrics.query import MetricQuery, run_query, run_together
 
 DRIVER_DIMENSIONS = ("channel", "device", "country", "source")
 
@@ -131,11 +131,12 @@ def _components(metric_name: str) -> tuple[str, ...]:
         return ("sessions", "conversion_rate", "aov", "revenue")
     m = METRICS[metric_name]
     if m.is_ratio:
-        return (metric_name, _denominator_metric(metric_name))
+        return (metric_name, denominator_metric(metric_name))
     return (metric_name,)
 
 
-def _denominator_metric(metric_name: str) -> str:
+def denominator_metric(metric_name: str) -> str:
+    """The count a ratio metric divides by, as a metric (conversion_rate -> sessions)."""
     denominator = METRICS[metric_name].denominator
     for name, candidate in METRICS.items():
         if candidate.numerator == denominator and candidate.denominator is None:
@@ -164,15 +165,19 @@ def explain(
         query = MetricQuery.build(fields, period[0], period[1], dims, filters)
         return run_query(warehouse, query, zone=zone).rows
 
-    total_now, total_then = fetch(current, [])[0], fetch(baseline, [])[0]
+    # The totals and every dimension in both periods: independent scans, run side by side.
+    calls = [lambda p=p, d=d: fetch(p, d) for d in ([], *([dim] for dim in dimensions))
+             for p in (current, baseline)]  # fmt: skip
+    fetched = run_together(*calls)
+    (total_now,), (total_then,) = fetched[0], fetched[1]
     report = DriverReport(name, current, baseline, total_then[name], total_now[name], None)
     if report.before is not None and report.after is not None:
         report.change = report.after - report.before
     if name == "revenue":
         report.factors = _revenue_factors(total_then, total_now)
-    for dim in dimensions:
-        now = {str(r[dim]): r for r in fetch(current, [dim])}
-        then = {str(r[dim]): r for r in fetch(baseline, [dim])}
+    for n, dim in enumerate(dimensions, start=1):
+        now = {str(r[dim]): r for r in fetched[2 * n]}
+        then = {str(r[dim]): r for r in fetched[2 * n + 1]}
         drivers = [
             _segment(name, dim, segment, then.get(segment), now.get(segment), total_then,
                      total_now, report.change or 0.0)
@@ -205,7 +210,7 @@ def _segment(name: str, dim: str, segment: str, then: dict | None, now: dict | N
         baseline_share = _share(then.get("revenue"), total_then.get("revenue"))
     elif METRICS[name].is_ratio:
         # metric = average + sum_k share_k x (rate_k - average), average = the baseline's
-        denominator = _denominator_metric(name)
+        denominator = denominator_metric(name)
         average = total_then.get(name) or 0.0
         factors = ("mix", "rate")
         before = _ratio_terms(then, total_then, name, denominator, average)
