@@ -243,6 +243,7 @@ class CommercyBot(TeamsActivityHandler):
             zone=self.zone,
             as_of=self.today(),
             previous=_query_from_dict(previous) if previous else None,
+            previous_why=(previous or {}).get("why"),
             save_chart=self.chart_url,
             library=self.library,
             assistant=self.assistant,
@@ -256,7 +257,9 @@ class CommercyBot(TeamsActivityHandler):
         elif reply.command == "summary_time" and reply.argument:
             self.state.conversations.set_summary_time(conversation_id, reply.argument)
         if reply.query is not None:
-            self.state.memory.save_last_query(conversation_id, reply.query.to_dict())
+            # A why answer's kind rides along, so "그럼 모바일은?" after it asks why again.
+            why = {"why": reply.facts["kind"]} if reply.facts else {}
+            self.state.memory.save_last_query(conversation_id, {**reply.query.to_dict(), **why})
         return reply
 
     async def _send_reply(self, turn_context: TurnContext, reply: Reply) -> None:

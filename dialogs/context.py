@@ -42,6 +42,7 @@ class AskContext:
     library: Library | None = None  # the indexed documents; None: not configured
     assistant: ModelAnswerer | None = None  # the LLM path (dialogs.assistant); None: offline
     news_path: str | None = None  # the news store (news/); None: no news
+    previous_why: str | None = None  # the last answer's why kind, when it was a why answer
 
 
 @dataclass

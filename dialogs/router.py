@@ -45,6 +45,8 @@ def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> 
     parsed = parsed or parse(text, as_of=ctx.as_of, previous=ctx.previous)
     lang = parsed.lang
     if parsed.route == "sql" and parsed.query is not None:
+        if parsed.follow_up and ctx.previous_why:  # "그럼 모바일은?" after a why answer
+            return reasoning_reply(text, parsed, ctx, kind=ctx.previous_why)
         return sql_reply(parsed, ctx)
     if parsed.route in ("help", "greeting"):
         return Reply(parsed.route, lang, _HELP_TEXT[lang], cards.help_card(lang=lang))

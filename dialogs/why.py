@@ -175,12 +175,13 @@ def kind_of(text: str, segment: dict[str, list[str]]) -> Kind:
     return "state" if segment or asks_why else "what_to_do"
 
 
-def reasoning_reply(text: str, parsed: Parsed, ctx: AskContext) -> Reply:
-    """The offline answer to a why / what-to-do question the parser routed here."""
+def reasoning_reply(text: str, parsed: Parsed, ctx: AskContext, kind: str | None = None) -> Reply:
+    """The offline answer to a why / what-to-do question the parser routed here; `kind`
+    carries a follow-up's ("그럼 모바일은?") from the why answer before it."""
     lang = parsed.lang
     query = parsed.query
     segment = {k: list(v) for k, v in query.filters} if query else {}
-    kind = kind_of(text, segment)
+    kind = kind if kind in ("change", "state", "what_to_do") else kind_of(text, segment)
     metric = _metric(query, kind)
     period, comparison, basis = comparison_for(text, parsed, ctx.as_of, kind)
     analysis = analyse(ctx, kind, metric, segment, period, comparison, basis)

@@ -420,3 +420,23 @@ def test_the_bot_process_loads_neither_the_pdf_library_nor_arrow() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True).stdout.strip()  # fmt: skip
     assert loaded == "[]"
+
+
+def test_a_follow_up_after_a_why_answer_asks_why_again_for_its_segment(
+    settings, four_weeks, tmp_path
+):
+    async def scenario():
+        async with (
+            bot(settings, four_weeks, tmp_path) as (base, connector, _),
+            ClientSession() as http,
+        ):
+            await post(http, base, activity("지난주 매출이 왜 떨어졌어?", connector=connector))
+            await connector.wait_for("conv-1", 1)
+            assert "플레이북" in card_text(connector.cards("conv-1")[0])
+            await post(http, base, activity("그럼 모바일은?", connector=connector))
+            await connector.wait_for("conv-1", 2)
+            second = card_text(connector.cards("conv-1")[1])
+            assert "그럼 모바일은?" in second and "mobile" in second  # the why card, for mobile
+            assert "플레이북" in second and "11월 9일~15일" in second  # the same comparison
+
+    asyncio.run(scenario())

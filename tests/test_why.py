@@ -212,3 +212,17 @@ def test_the_alert_cards_why_gives_the_same_answer_with_playbooks(ten_weeks, pla
     assert reply.route == "reasoning" and reply.facts["metric"] == "sessions"
     assert reply.facts["comparison"] == {"start": "2026-11-16", "end": "2026-11-16"}
     assert reply.hits and validate_card(reply.card) == []
+
+
+def test_a_follow_up_after_a_why_answer_keeps_the_question_and_its_periods(referral_lost):
+    context = AskContext(warehouse=referral_lost, zone=ZONE, as_of=AS_OF)
+    first = answer("why did revenue drop last week?", context)
+    follow = AskContext(warehouse=referral_lost, zone=ZONE, as_of=AS_OF, previous=first.query,
+                        previous_why=first.facts["kind"])  # fmt: skip
+    reply = answer("what about mobile?", follow)
+    assert reply.route == "reasoning" and reply.facts["kind"] == "change"
+    assert reply.facts["segment"] == {"device": ["mobile"]}
+    assert (reply.facts["period"], reply.facts["comparison"]) == (
+        first.facts["period"], first.facts["comparison"],
+    )  # fmt: skip
+    assert "device" not in {d["dimension"] for d in reply.facts["drivers"]}
