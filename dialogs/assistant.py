@@ -45,7 +45,7 @@ from dialogs.parser import Parsed, parse
 from dialogs.rag import answer_from_documents
 from dialogs.router import offline_answer
 from dialogs.sql_reply import sql_reply
-from dialogs.why import Analysis, analyse, fact_lines, playbooks
+from dialogs.why import Analysis, analyse, analysis_for, fact_lines, playbooks
 from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
 from kpi.metrics.periods import (
     PeriodError,
@@ -381,8 +381,13 @@ class Assistant:
 
     # -- reasoning -----------------------------------------------------------------------
     def reason(self, question: str, ctx: AskContext, lang: str) -> Reply:
-        metric, period = self._subject(question, ctx)
-        analysis = why_analysis(ctx, metric, period, question, lang)
+        parsed = parse(question, as_of=ctx.as_of, previous=ctx.previous)
+        if parsed.route == "reasoning" and parsed.query is not None:
+            # The parser placed it: the offline answer's own analysis, no model call for it.
+            analysis = analysis_for(question, parsed, ctx)
+        else:
+            metric, period = self._subject(question, ctx)
+            analysis = why_analysis(ctx, metric, period, question, lang)
         facts = fact_lines(analysis, lang)
         hits = analysis.playbooks
         sources = [

@@ -178,15 +178,21 @@ def kind_of(text: str, segment: dict[str, list[str]]) -> Kind:
 def reasoning_reply(text: str, parsed: Parsed, ctx: AskContext, kind: str | None = None) -> Reply:
     """The offline answer to a why / what-to-do question the parser routed here; `kind`
     carries a follow-up's ("그럼 모바일은?") from the why answer before it."""
-    lang = parsed.lang
+    analysis = analysis_for(text, parsed, ctx, kind)
+    return render(analysis, text, ctx, parsed.lang, parsed.query)
+
+
+def analysis_for(text: str, parsed: Parsed, ctx: AskContext, kind: str | None = None) -> Analysis:
+    """What a parsed why question asks, computed, with the playbooks that fit (the offline
+    answer shows it; the LLM path words it)."""
     query = parsed.query
     segment = {k: list(v) for k, v in query.filters} if query else {}
-    kind = kind if kind in ("change", "state", "what_to_do") else kind_of(text, segment)
-    metric = _metric(query, kind)
-    period, comparison, basis = comparison_for(text, parsed, ctx.as_of, kind)
-    analysis = analyse(ctx, kind, metric, segment, period, comparison, basis)
-    analysis.playbooks = playbooks(text, analysis, ctx, lang)
-    return render(analysis, text, ctx, lang, query)
+    chosen: Kind = kind if kind in ("change", "state", "what_to_do") else kind_of(text, segment)  # type: ignore[assignment]
+    metric = _metric(query, chosen)
+    period, comparison, basis = comparison_for(text, parsed, ctx.as_of, chosen)
+    analysis = analyse(ctx, chosen, metric, segment, period, comparison, basis)
+    analysis.playbooks = playbooks(text, analysis, ctx, parsed.lang)
+    return analysis
 
 
 def why_reply(metric_name: str, ctx: AskContext, lang: str) -> Reply:
