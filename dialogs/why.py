@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from cards.chart_png import bar_chart_png
 from cards.charts import Series, bar_chart_element
@@ -45,6 +45,7 @@ from kpi.metrics.units import format_value
 from rag_indexer.index import Hit
 
 Kind = Literal["change", "state", "what_to_do"]
+KINDS: tuple[Kind, ...] = ("change", "state", "what_to_do")
 DEFAULT_METRIC = "revenue"
 TOP_DRIVERS = 3
 PLAYBOOK_QUOTES = 3
@@ -187,7 +188,7 @@ def analysis_for(text: str, parsed: Parsed, ctx: AskContext, kind: str | None = 
     answer shows it; the LLM path words it)."""
     query = parsed.query
     segment = {k: list(v) for k, v in query.filters} if query else {}
-    chosen: Kind = kind if kind in ("change", "state", "what_to_do") else kind_of(text, segment)  # type: ignore[assignment]
+    chosen = cast(Kind, kind) if kind in KINDS else kind_of(text, segment)
     metric = _metric(query, chosen)
     period, comparison, basis = comparison_for(text, parsed, ctx.as_of, chosen)
     analysis = analyse(ctx, chosen, metric, segment, period, comparison, basis)
