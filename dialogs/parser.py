@@ -459,7 +459,8 @@ def _glued_to_unknown(
 _RAG = re.compile(
     r"문서|가이드|플레이북|정책|매뉴얼|메뉴얼|지침|규정|백서|pdf|사내\s*자료|교육\s*자료|자료에서"
     r"|(?<![a-z])(?:docs?|documents?|documentation|guides?|guidelines?|playbooks?|polic(?:y|ies)"
-    r"|manuals?|handbooks?|whitepapers?|according\s+to|best\s+practices?)(?![a-z])"
+    r"|manuals?|handbooks?|whitepapers?|according\s+to|best\s+practices?|says?\s+about)(?![a-z])"
+    r"|뭐라고\s*(?:나와|되어|돼|써|적혀)"
 )
 # The news the dashboard's 뉴스 tab shows: "오늘 뉴스 분위기 어때?", "fashion news this week".
 _NEWS = re.compile(

@@ -67,6 +67,12 @@ def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> 
                                  lang=lang, zone=ctx.zone, as_of=ctx.as_of)  # fmt: skip
         return Reply("news", lang, said, card)
     if parsed.route == "reasoning":
+        if parsed.query is None and ctx.library is not None:
+            # No metric, segment or period to compute ("what does the channel strategy
+            # advise?"): a playbook that covers it is the answer.
+            found = answer_from_documents(text, ctx.library, lang)
+            if found.covered:
+                return Reply("rag", lang, found.text, found.card, hits=found.hits)
         return reasoning_reply(text, parsed, ctx)
     if parsed.route in ("rag", "command"):
         return Reply(
