@@ -33,9 +33,6 @@ from dialogs.context import AskContext  # noqa: E402
 from dialogs.router import answer  # noqa: E402
 from kpi.storage.warehouse import open_warehouse  # noqa: E402
 from rag_indexer import sample_corpus  # noqa: E402
-from rag_indexer.index import LocalIndex  # noqa: E402
-from rag_indexer.pipeline import Indexer, IndexerState  # noqa: E402
-from rag_indexer.sources import FolderSource  # noqa: E402
 from tests.cases import load  # noqa: E402
 
 SETS = sorted((ROOT / "tests" / "data" / "blind").glob("why_*.jsonl"))
@@ -71,11 +68,7 @@ def mismatch(case: dict[str, Any], reply: dict[str, Any]) -> str | None:
 
 
 def corpus_library(folder: Path):
-    docs = folder / "playbooks"
-    sample_corpus.copy_to(docs)
-    index = LocalIndex(folder / "index.sqlite3")
-    Indexer(index, IndexerState(folder / "state.sqlite3")).sync(FolderSource(docs))
-    return library(Settings(), index)
+    return library(Settings(), sample_corpus.indexed(folder))
 
 
 def main() -> int:

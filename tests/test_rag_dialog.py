@@ -21,20 +21,13 @@ from dialogs.context import AskContext
 from dialogs.router import answer
 from rag_indexer import sample_corpus
 from rag_indexer.index import LocalIndex
-from rag_indexer.pipeline import Indexer, IndexerState
-from rag_indexer.sources import FolderSource
 from tests.doubles.botkit import activity, post, running_bot
 from tests.test_bot import TODAY
 
 
 @pytest.fixture(scope="module")
 def corpus_index(tmp_path_factory: pytest.TempPathFactory) -> LocalIndex:
-    folder = tmp_path_factory.mktemp("corpus")
-    docs = folder / "playbooks"
-    sample_corpus.copy_to(docs)
-    index = LocalIndex(folder / "index.sqlite3")
-    Indexer(index, IndexerState(folder / "state.sqlite3")).sync(FolderSource(docs))
-    return index
+    return sample_corpus.indexed(tmp_path_factory.mktemp("corpus"))
 
 
 def ask(text: str, index: LocalIndex, warehouse) -> dict:

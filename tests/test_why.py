@@ -24,9 +24,6 @@ from kpi.metrics.query import MetricQuery, run_query
 from kpi.metrics.units import format_value
 from kpi.sample.generate import generate
 from rag_indexer import sample_corpus
-from rag_indexer.index import LocalIndex
-from rag_indexer.pipeline import Indexer, IndexerState
-from rag_indexer.sources import FolderSource
 from tests.conftest import SEOUL, new_warehouse
 
 ZONE = "Asia/Seoul"
@@ -65,12 +62,7 @@ def referral_lost(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def playbooks(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    docs = folder / "playbooks"
-    sample_corpus.copy_to(docs)
-    index = LocalIndex(folder / "index.sqlite3")
-    Indexer(index, IndexerState(folder / "state.sqlite3")).sync(FolderSource(docs))
-    return library(Settings(), index)
+    return library(Settings(), sample_corpus.indexed(tmp_path_factory.mktemp("corpus")))
 
 
 def ask(question: str, warehouse, docs=None) -> dict:
