@@ -231,10 +231,11 @@ def comparison_for(
     days = (end - start).days + 1
     if days == 1:
         return (start, end), _shift((start, end), 7), "same_weekday_last_week"
-    if start.day == 1 and (end + dt.timedelta(days=1)).day == 1:  # a whole month
+    one_month = (start.year, start.month) == (end.year, end.month)
+    if start.day == 1 and one_month and (end + dt.timedelta(days=1)).day == 1:  # a whole month
         last = start - dt.timedelta(days=1)
         return (start, end), (last.replace(day=1), last), "previous_month"
-    if start.day == 1 and end.month == start.month:  # this month so far: as many days before
+    if start.day == 1 and one_month:  # this month so far: as many days of the month before
         first = (start - dt.timedelta(days=1)).replace(day=1)
         same = min(end.day, (start - dt.timedelta(days=1)).day)
         return (start, end), (first, first.replace(day=same)), "same_days_last_month"

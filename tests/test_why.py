@@ -17,8 +17,9 @@ from bot.documents import library
 from bot.settings import Settings
 from cards.validation import validate_card
 from dialogs.context import AskContext
+from dialogs.parser import parse
 from dialogs.router import answer
-from dialogs.why import why_reply
+from dialogs.why import comparison_for, why_reply
 from kpi.insights.drivers import explain
 from kpi.metrics.query import MetricQuery, run_query
 from kpi.metrics.units import format_value
@@ -218,3 +219,32 @@ def test_a_follow_up_after_a_why_answer_keeps_the_question_and_its_periods(refer
         first.facts["period"], first.facts["comparison"],
     )  # fmt: skip
     assert "device" not in {d["dimension"] for d in reply.facts["drivers"]}
+
+
+@pytest.mark.parametrize(
+    ("question", "period", "comparison"),
+    [
+        ("어제 매출 왜 줄었어?", ("2026-11-23", "2026-11-23"), ("2026-11-16", "2026-11-16")),
+        (
+            "why did revenue drop last week?",
+            ("2026-11-16", "2026-11-22"),
+            ("2026-11-09", "2026-11-15"),
+        ),
+        (
+            "weekly revenue dropped, why?",
+            ("2026-11-16", "2026-11-22"),
+            ("2026-11-09", "2026-11-15"),
+        ),
+        ("지난달 매출 왜 떨어졌어?", ("2026-10-01", "2026-10-31"), ("2026-09-01", "2026-09-30")),
+        ("이번 달 매출 왜 줄었어?", ("2026-11-01", "2026-11-23"), ("2026-10-01", "2026-10-23")),
+        ("이번 주 매출 왜 줄었어?", ("2026-11-23", "2026-11-23"), ("2026-11-16", "2026-11-16")),
+        ("최근 14일 매출 왜 줄었어?", ("2026-11-10", "2026-11-23"), ("2026-10-27", "2026-11-09")),
+    ],
+)
+def test_each_change_question_is_compared_as_the_readme_says(question, period, comparison):
+    found, against, _ = comparison_for(question, parse(question, as_of=AS_OF), AS_OF, "change")
+    assert (iso(found), iso(against)) == (period, comparison)
+
+
+def iso(span: tuple[dt.date, dt.date]) -> tuple[str, str]:
+    return span[0].isoformat(), span[1].isoformat()
