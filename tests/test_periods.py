@@ -533,3 +533,51 @@ def test_periods_are_frozen_and_compare_by_value() -> None:
     assert period == resolve_period("last week", AS_OF)
     with pytest.raises(AttributeError):
         period.start = AS_OF  # type: ignore[misc]
+
+
+# --- Calendar spans: years, quarters, halves (README "Periods") --------------------------
+
+REAL_AS_OF = dt.date(2017, 8, 2)  # the day after the real store's sessions end
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2016년 매출", "2016-01-01", "2016-12-31"),
+        ("How many sessions did we have in 2016?", "2016-01-01", "2016-12-31"),
+        ("2017년 매출", "2017-01-01", "2017-08-01"),  # cut at as-of - 1
+        ("revenue in Q2 2017", "2017-04-01", "2017-06-30"),
+        ("2017 Q2 sessions", "2017-04-01", "2017-06-30"),
+        ("2016년 4분기 거래 수", "2016-10-01", "2016-12-31"),
+        ("작년4분기 전환율", "2016-10-01", "2016-12-31"),
+        ("the third quarter of 2016", "2016-07-01", "2016-09-30"),
+        ("3Q 매출", "2017-07-01", "2017-08-01"),  # no year: the latest begun, cut
+        ("1분기 매출", "2017-01-01", "2017-03-31"),
+        ("지난 분기 매출", "2017-04-01", "2017-06-30"),
+        ("this quarter revenue", "2017-07-01", "2017-08-01"),
+        ("2017년 상반기 세션", "2017-01-01", "2017-06-30"),
+        ("H2 2016 bounce rate", "2016-07-01", "2016-12-31"),
+        ("mobile bounce rate in the second half of 2016", "2016-07-01", "2016-12-31"),
+        ("하반기 매출", "2017-07-01", "2017-08-01"),
+        ("작년 12월 aov", "2016-12-01", "2016-12-31"),
+        ("올해 1월부터 3월까지 월별 매출", "2017-01-01", "2017-03-31"),
+        ("2016년 12월 매출", "2016-12-01", "2016-12-31"),
+    ],
+)
+def test_years_quarters_and_halves_resolve_on_the_real_calendar(text, start, end):
+    period, _ = extract_period(text, REAL_AS_OF)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+
+
+def test_a_span_cut_at_yesterday_says_so_in_both_languages():
+    period, _ = extract_period("2017년 매출", REAL_AS_OF)
+    assert "어제까지" in period.label("ko") and "through yesterday" in period.label("en")
+
+
+def test_a_span_that_has_not_begun_names_the_last_day_there_is():
+    with pytest.raises(PeriodError, match="2017-08-01"):
+        extract_period("2018년 매출", REAL_AS_OF)
+
+
+def test_quarterly_as_a_dimension_is_no_period():
+    assert extract_period("분기별 매출", REAL_AS_OF) is None

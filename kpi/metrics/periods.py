@@ -47,6 +47,7 @@ _ACCEPTED = (
     "accepted: 어제/yesterday, 그저께/the day before yesterday, 오늘/today, "
     "지난주/last week, 이번 주/this week, 지난달/last month, 이번 달/this month, "
     "최근 N일/last N days, 최근 N주/last N weeks, 올해/this year, 작년/last year, "
+    "2016년/in 2016, 2017년 2분기/Q2 2017, 지난 분기/last quarter, 2017년 상반기/H1 2017, "
     "10월/October, 2026년 10월/October 2026, dates like 11월 3일, 2026-11-03, Nov 3, "
     "ranges like 11월 1일~15일, 11/1~11/15, 2026-11-01..2026-11-15, Nov 1-15"
 )
@@ -300,6 +301,106 @@ def _this_year(match: re.Match[str], as_of: dt.date) -> Period:
     start = dt.date(as_of.year, 1, 1)
     end = _until_yesterday(start, as_of, "올해/this year", "작년/last year")
     return _named(start, end, as_of.year, ("올해", "this year"))
+
+
+# --- Calendar spans: years, quarters, halves -------------------------------------------
+
+_RELATIVE_YEARS = {"재작년": 2, "작년": 1, "지난해": 1, "올해": 0, "금년": 0}
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
+
+
+def _year_of(match: re.Match[str], as_of: dt.date) -> int | None:
+    """The year a calendar span names: "2017", a relative word (작년), or None."""
+    for name in ("y", "y2", "y3", "y4", "y5"):
+        if match.groupdict().get(name):
+            return int(match.group(name))
+    rel = (match.groupdict().get("rel") or "").replace(" ", "")
+    return as_of.year - _RELATIVE_YEARS[rel] if rel in _RELATIVE_YEARS else None
+
+
+def _calendar(first: dt.date, last: dt.date, as_of: dt.date, names: tuple[str, str]) -> Period:
+    """A named calendar span; one that runs past yesterday is cut there and says so."""
+    yesterday = as_of - ONE_DAY
+    if first > yesterday:
+        raise PeriodError(f"{names[1]} has not started on {as_of}; the data runs to {yesterday}")
+    if last > yesterday:
+        return _named(first, yesterday, as_of.year, names, ("어제까지", "through yesterday"))
+    return _named(first, last, as_of.year, names)
+
+
+def _latest_started(
+    candidates: list[tuple[dt.date, dt.date]], as_of: dt.date
+) -> tuple[dt.date, dt.date]:
+    """Of a quarter or half named without a year, the latest that has begun by yesterday."""
+    started = [span for span in candidates if span[0] <= as_of - ONE_DAY]
+    return max(started) if started else min(candidates)
+
+
+def _quarter(match: re.Match[str], as_of: dt.date) -> Period:
+    groups = match.groupdict()
+    if groups.get("ord"):
+        number = _ORDINALS[groups["ord"].lower()]
+    else:
+        number = next(int(groups[k]) for k in ("q", "q2", "q3", "q4") if groups.get(k))
+    year = _year_of(match, as_of)
+    spans = [
+        (dt.date(y, 3 * number - 2, 1), _month_start(dt.date(y, 3 * number - 2, 1), -3) - ONE_DAY)
+        for y in ([year] if year else [as_of.year - 1, as_of.year])
+    ]
+    first, last = _latest_started(spans, as_of)
+    return _calendar(
+        first, last, as_of, (f"{first.year}년 {number}분기", f"Q{number} {first.year}")
+    )
+
+
+def _relative_quarter(match: re.Match[str], as_of: dt.date) -> Period:
+    this = dt.date(as_of.year, 3 * ((as_of.month - 1) // 3) + 1, 1)
+    back = 3 if (match.group("which") or match.group("which2")) else 0
+    first = _month_start(this, back)
+    last = _month_start(first, -3) - ONE_DAY
+    names = ("지난 분기", "last quarter") if back else ("이번 분기", "this quarter")
+    return _calendar(first, last, as_of, names)
+
+
+def _half(match: re.Match[str], as_of: dt.date) -> Period:
+    groups = match.groupdict()
+    word = (groups.get("h") or groups.get("h2") or groups.get("h3") or "").lower()
+    second = word in ("하", "2", "second")
+    year = _year_of(match, as_of)
+    spans = [
+        (dt.date(y, 7, 1), dt.date(y, 12, 31)) if second else (dt.date(y, 1, 1), dt.date(y, 6, 30))
+        for y in ([year] if year else [as_of.year - 1, as_of.year])
+    ]
+    first, last = _latest_started(spans, as_of)
+    half = "하반기" if second else "상반기"
+    return _calendar(
+        first, last, as_of, (f"{first.year}년 {half}", f"H{2 if second else 1} {first.year}")
+    )
+
+
+def _year(match: re.Match[str], as_of: dt.date) -> Period:
+    year = _year_of(match, as_of)
+    assert year is not None
+    return _calendar(dt.date(year, 1, 1), dt.date(year, 12, 31), as_of, (f"{year}년", str(year)))
+
+
+def _relative_year_months(match: re.Match[str], as_of: dt.date) -> Period:
+    """작년 12월, 올해 1월부터 3월까지: months of a year named by a relative word."""
+    year = _year_of(match, as_of)
+    assert year is not None
+    first_month = int(match.group("m1"))
+    last_month = int(match.group("m2") or first_month)
+    if not (1 <= first_month <= last_month <= 12):
+        raise PeriodError(f"can't read months {first_month}..{last_month}")
+    first = dt.date(year, first_month, 1)
+    last = _month_start(dt.date(year, last_month, 1), -1) - ONE_DAY
+    months = f"{first_month}월" + (f"~{last_month}월" if last_month != first_month else "")
+    en = (
+        f"{_EN_MONTH_NAMES[first_month - 1]} {year}"
+        if first_month == last_month
+        else f"{_EN_MONTHS[first_month - 1]}–{_EN_MONTHS[last_month - 1]} {year}"
+    )
+    return _calendar(first, last, as_of, (f"{year}년 {months}", en))
 
 
 # Days in each unit of a rolling window. A month counts 30 days, as 최근 한 달 does.
@@ -566,6 +667,34 @@ def _rule(pattern: str, build: Build) -> _Rule:
 
 
 _RULES: tuple[_Rule, ...] = (
+    _rule(  # 2017년 2분기, 작년 4분기, 3분기, Q2 2017, 2017 Q2, 3Q, the third quarter of 2016
+        rf"(?:(?P<y>(?:19|20)[0-9]{{2}})\s*년\s*|(?P<rel>재작년|작년|지난\s*해|올해|금년)\s*)?"
+        rf"(?P<q>[1-4])\s*분기"
+        rf"|{_L}(?:Q(?P<q2>[1-4])(?:\s*(?:of\s+)?(?P<y2>(?:19|20)[0-9]{{2}}))?"
+        rf"|(?P<y3>(?:19|20)[0-9]{{2}})\s*Q(?P<q3>[1-4])|(?P<q4>[1-4])Q(?:\s*(?P<y4>(?:19|20)[0-9]{{2}}))?"
+        rf"|(?:the\s+)?(?P<ord>first|second|third|fourth)\s+quarter(?:\s+of\s+(?P<y5>(?:19|20)[0-9]{{2}}))?){_R}",
+        _quarter,
+    ),
+    _rule(
+        rf"(?:(?P<which>지난|저번)|이번)\s*분기|{_L}(?:(?P<which2>last|previous)|this)\s+quarter{_R}",
+        _relative_quarter,
+    ),
+    _rule(  # 2017년 상반기, 작년 하반기, 상반기, H1 2017, the first half of 2016
+        rf"(?:(?P<y>(?:19|20)[0-9]{{2}})\s*년\s*|(?P<rel>재작년|작년|지난\s*해|올해|금년)\s*)?(?P<h>상|하)\s*반기"
+        rf"|{_L}(?:H(?P<h2>[12])(?:\s*(?P<y2>(?:19|20)[0-9]{{2}}))?"
+        rf"|(?:the\s+)?(?P<h3>first|second)\s+half(?:\s+of\s+(?P<y3>(?:19|20)[0-9]{{2}}))?){_R}",
+        _half,
+    ),
+    _rule(  # 작년 12월, 올해 1월부터 3월까지
+        r"(?P<rel>재작년|작년|지난\s*해|올해|금년)\s*(?P<m1>[0-9]{1,2})\s*월(?!\s*[0-9]+\s*일)"
+        r"(?:\s*(?:부터|~|-|에서)\s*(?P<m2>[0-9]{1,2})\s*월(?:\s*까지)?)?",
+        _relative_year_months,
+    ),
+    _rule(  # 2016년, in 2016 (a year on its own: not 2016년 12월, 2016년 4분기, 2016년 상반기)
+        rf"(?P<y>(?:19|20)[0-9]{{2}})\s*년(?!\s*(?:[0-9]|[상하]\s*반기))"
+        rf"|{_L}(?:in|for|during|throughout|of)\s+(?P<y2>(?:19|20)[0-9]{{2}}){_R}(?!\s*[-/.][0-9])",
+        _year,
+    ),
     _rule(  # 그제 also starts 그제야 / 그제서야 ("only then")
         rf"그저께|그제(?![야서])|{_L}(?:the\s+)?day\s+before\s+yesterday{_R}",
         _days_ago(2, ("그저께", "the day before yesterday")),
