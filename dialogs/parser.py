@@ -1006,6 +1006,7 @@ _PERIOD_REASONS_KO = (
     ("before start", "끝 날짜가 시작 날짜보다 앞서요"),
     ("has no days", "기간이 0일이에요"),
     ("reaches back", "너무 먼 과거예요"),
+    ("has not started", "아직 시작되지 않았어요"),
 )
 
 
@@ -1342,22 +1343,24 @@ def _news(reading: _Reading) -> Parsed:
 
 def _reasoning(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) -> Parsed:
     """A why / what-to-do question, with the query it names (or continues) when it names
-    one, so the reasoning dialog can compute before it explains."""
-    if reading.period_error is None:
+    one, so the reasoning dialog can compute before it explains. A period it cannot use
+    is asked about, as for a number question, never replaced by another."""
+    if reading.period_error is not None:
+        return _clarify_period(reading)
+    try:
+        answered = _query_route("reasoning", reading, as_of, previous)
+    except CatalogError:
+        answered = None
+    if answered is not None:
+        return answered
+    if reading.filters or reading.period is not None:
+        # "what should we do to sell more in Canada?": no metric named, but a segment or
+        # a period is; the reasoning dialog starts from revenue and keeps them.
         try:
-            answered = _query_route("reasoning", reading, as_of, previous)
+            period = reading.period or default_period(as_of)
+            plan = _fresh_plan(reading, ["revenue"], period)
+            return _answer("reasoning", reading, plan, as_of, default=reading.period is None,
+                           follow_up=False)  # fmt: skip
         except CatalogError:
-            answered = None
-        if answered is not None:
-            return answered
-        if reading.filters or reading.period is not None:
-            # "what should we do to sell more in Canada?": no metric named, but a segment or
-            # a period is; the reasoning dialog starts from revenue and keeps them.
-            try:
-                period = reading.period or default_period(as_of)
-                plan = _fresh_plan(reading, ["revenue"], period)
-                return _answer("reasoning", reading, plan, as_of, default=reading.period is None,
-                               follow_up=False)  # fmt: skip
-            except CatalogError:
-                pass
+            pass
     return Parsed("reasoning", reading.lang)

@@ -40,7 +40,7 @@ from kpi.insights.gaps import SegmentGap, segment_gap
 from kpi.insights.noise import step_days, typical_change, within_noise
 from kpi.metrics.catalog import DIMENSIONS, METRICS
 from kpi.metrics.periods import dates_en, dates_ko
-from kpi.metrics.query import MetricQuery, compile_sql, run_query
+from kpi.metrics.query import MetricQuery, compile_sql, run_query, run_together
 from kpi.metrics.units import format_value
 from rag_indexer.index import Hit
 
@@ -95,6 +95,8 @@ class Analysis:
     gap: SegmentGap | None = None
     playbooks: list[Hit] = field(default_factory=list)
     sql: str = ""
+    held: tuple[dt.date, dt.date] | None = None  # the days the warehouse has, when `period`
+    # lies outside them
 
     @property
     def change(self) -> float | None:
@@ -159,6 +161,7 @@ class Analysis:
                 for d in self.drivers
             ],
             "gap": self.gap.to_dict() if self.gap else None,
+            "data_range": _span(self.held) if self.held else None,
             "playbooks": [
                 {"file": h.file, "page": h.page, "score": h.score} for h in self.playbooks
             ],
@@ -260,25 +263,34 @@ def analyse(
     query = MetricQuery.build([metric], period[0], period[1], filters=segment or None,
                               compare=None)  # fmt: skip
     analysis.sql = compile_sql(query, dialect=ctx.warehouse.dialect_name, zone=ctx.zone)
+    held = ctx.warehouse.date_range()
+    if held is None or period[1] < held[0] or period[0] > held[1]:
+        analysis.held = held
+        return analysis  # nothing to compute; the answer names the days there are
     session_metric = METRICS[metric].grain == "session"
     # A segment's standing is answered by its gap to the store; its drivers over time
     # would cost ten scans for a part of the answer nobody asked for.
-    split = session_metric and not (segment and kind != "change")
+    standing = bool(segment) and kind != "change"
     if comparison is not None:
         dims = [d for d in DRIVER_DIMENSIONS if d not in segment]
-        if split:
-            report = explain(ctx.warehouse, metric, period, comparison, zone=ctx.zone,
-                             dimensions=dims, filters=segment or None)  # fmt: skip
-            analysis.report = report
-            analysis.before, analysis.after = report.before, report.after
-        else:
-            analysis.before, analysis.after = _totals(ctx, metric, segment, period, comparison)
-        analysis.typical_change = typical_change(
-            ctx.warehouse, metric, comparison, zone=ctx.zone,
-            step=step_days(*period), filters=segment or None,
-        )  # fmt: skip
+
+        def change() -> DriverReport | tuple[float | None, float | None]:
+            if session_metric and not standing:
+                return explain(ctx.warehouse, metric, period, comparison, zone=ctx.zone,
+                               dimensions=dims, filters=segment or None)  # fmt: skip
+            return _totals(ctx, metric, segment, period, comparison)
+
+        def noise() -> float | None:
+            return typical_change(ctx.warehouse, metric, comparison, zone=ctx.zone,
+                                  step=step_days(*period), filters=segment or None)  # fmt: skip
+
+        moved, analysis.typical_change = run_together(change, noise)
+        if isinstance(moved, DriverReport):
+            analysis.report = moved
+            moved = (moved.before, moved.after)
+        analysis.before, analysis.after = moved
         analysis.within_noise = within_noise(analysis.change, analysis.typical_change)
-    if segment and kind != "change" and session_metric:
+    if standing and session_metric:
         analysis.gap = segment_gap(ctx.warehouse, metric, segment, period, zone=ctx.zone)
     return analysis
 
@@ -362,10 +374,8 @@ def render(
         ),
         lang=lang,
     )
-    reply = Reply("reasoning", lang, "\n".join(text_lines), card, query, sql=analysis.sql,
-                  hits=analysis.playbooks)  # fmt: skip
-    reply.facts = analysis.to_dict()
-    return reply
+    return Reply("reasoning", lang, "\n".join(text_lines), card, query, sql=analysis.sql,
+                 hits=analysis.playbooks, facts=analysis.to_dict())  # fmt: skip
 
 
 _NO_PLAYBOOK = {
@@ -404,10 +414,13 @@ def _headline(analysis: Analysis, question: str, lang: str) -> list[str]:
             lines.append(contrary[0 if lang == "ko" else 1])
         if analysis.within_noise:
             lines.append(_noise_sentence(analysis, lang))
-    elif analysis.comparison is not None:
+    elif analysis.held is not None or analysis.comparison is not None:
+        held = (
+            _dates(analysis.held, lang) if analysis.held else ("없음" if lang == "ko" else "none")
+        )
         lines.append(
-            f"{subject}: {period_words} 데이터가 없어요." if lang == "ko"
-            else f"{subject}: there is no data for {period_words}."
+            f"{subject}: {period_words}에는 데이터가 없어요 (보유 기간: {held})." if lang == "ko"
+            else f"{subject}: there is no data for {period_words} (the data covers {held})."
         )  # fmt: skip
     return lines
 
@@ -597,7 +610,8 @@ def _totals(ctx: AskContext, metric: str, segment: dict[str, list[str]],
         rows = run_query(ctx.warehouse, query, zone=ctx.zone).rows
         return rows[0].get(metric) if rows else None
 
-    return value(comparison), value(period)
+    before, after = run_together(lambda: value(comparison), lambda: value(period))
+    return before, after
 
 
 def _shift(span: tuple[dt.date, dt.date], days: int) -> tuple[dt.date, dt.date]:
@@ -626,19 +640,3 @@ def _signed(value: float | None, unit: str, lang: str) -> str:
 def _clip(value: str, limit: int) -> str:
     value = " ".join(value.split())
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
-
-
-def driver_lines(report: DriverReport, lang: str, *, limit: int) -> list[str]:
-    """The segments that moved the metric most, as "채널별 Referral: -$1,234 (sessions)"
-    (the LLM path's facts)."""
-    unit = METRICS[report.metric].unit
-    lines = []
-    for driver in report.top_drivers[:limit]:
-        amount = (
-            f"{driver.contribution * 100:+.2f}%p"
-            if unit == "ratio"
-            else format_value(driver.contribution, unit, lang)
-        )
-        label = DIMENSIONS[driver.dimension].label(lang)
-        lines.append(f"{label} {driver.segment}: {amount} ({driver.main_effect.factor})")
-    return lines

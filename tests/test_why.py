@@ -248,3 +248,15 @@ def test_each_change_question_is_compared_as_the_readme_says(question, period, c
 
 def iso(span: tuple[dt.date, dt.date]) -> tuple[str, str]:
     return span[0].isoformat(), span[1].isoformat()
+
+
+def test_a_period_outside_the_data_says_so_and_names_the_days_there_are(ten_weeks):
+    reply = ask("2025년 매출 왜 떨어졌어?", ten_weeks)
+    assert reply["route"] == "reasoning" and reply["facts"]["drivers"] == []
+    assert reply["facts"]["data_range"] == {"start": "2026-09-15", "end": "2026-11-23"}
+    assert "데이터가 없어요" in reply["text"] and "9월 15일~11월 23일" in reply["text"]
+
+
+def test_a_period_not_begun_is_asked_about_not_replaced(ten_weeks):
+    reply = ask("2030년 매출 왜 떨어졌어?", ten_weeks)
+    assert reply["route"] == "clarify" and "아직 시작되지 않았어요" in reply["text"]

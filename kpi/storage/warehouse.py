@@ -153,6 +153,14 @@ class Warehouse:
                 for table in TABLES
             }
 
+    def date_range(self) -> tuple[Any, Any] | None:
+        """The first and last `Sessions.date` held, or None when there are no sessions."""
+        with self.engine.connect() as conn:
+            first, last = conn.execute(
+                select(func.min(sessions.c.date), func.max(sessions.c.date))
+            ).one()
+        return (first, last) if first is not None else None
+
     def is_empty(self) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(select(sessions.c.session_key).limit(1)).first() is None
