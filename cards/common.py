@@ -35,13 +35,14 @@ MAX_CHOICES = 9  # three rows of three buttons; a longer list is no longer a cla
 
 
 def _examples(lang: Lang) -> list[tuple[str, str]]:
-    """Questions that show the range: a number, a breakdown, a trend, a comparison."""
+    """Questions that show the range: a number, a breakdown, a trend, a comparison, why."""
     if lang == "ko":
         questions = [
             "어제 매출은?",
             "지난주 채널별 전환율",
             "최근 14일 세션 추이",
             "지난주 기기별 매출 전주 대비",
+            "지난주 매출이 왜 떨어졌어?",
         ]
     else:
         questions = [
@@ -49,6 +50,7 @@ def _examples(lang: Lang) -> list[tuple[str, str]]:
             "Conversion rate by channel last week",
             "Sessions trend last 14 days",
             "Revenue by device last week vs the week before",
+            "Why did revenue drop last week?",
         ]
     return [(q, q) for q in questions]
 
