@@ -39,7 +39,7 @@ import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -82,6 +82,7 @@ class Parsed:
     choices: tuple[Choice, ...] = ()
     command: str | None = None
     argument: str | None = None
+    corrections: tuple[tuple[str, str], ...] = ()  # (as typed, read as): typos fixed
 
 
 # --- Normalising ---------------------------------------------------------------------
@@ -718,6 +719,7 @@ class _Reading:
     unknown_words: list[str] = field(default_factory=list)
     replaces: bool = False  # "매출 말고 세션": a follow-up replacing the metric
     segments: bool = False  # "데스크톱이랑 비교하면?": add a value to compare with
+    read: list[tuple[int, int]] = field(default_factory=list)  # period, comparison, top N
 
     @property
     def names_something(self) -> bool:
@@ -905,6 +907,7 @@ def _read(text: str, as_of: dt.date) -> _Reading:
     read = [s for s in (compare_span, reading.period_span) if s is not None]
     blanked = _blank(lowered, read)
     read += [top.span() for top in _TOP_N.finditer(blanked)]
+    reading.read = read
     _read_words(reading, blanked, read)
     has_breakdown = any(not DIMENSIONS[d].is_time for d in reading.dimensions)
     reading.limit = _read_top_n(blanked, has_breakdown)
@@ -1077,11 +1080,12 @@ def _close_words(word: str, cutoff: float) -> list[str]:
 
 
 def _typos(reading: _Reading, cutoff: float = 0.8) -> list[tuple[str, str]]:
-    """(word as typed, catalog word) for unknown words one letter or so from a known one."""
-    found = []
+    """(word as typed, catalog word) for unknown words one edit from two catalog words
+    (both offered), or a letter or so from one."""
+    found = [(typed, word) for typed, words in _typo_candidates(reading) for word in words]
     for word in reading.unknown_words:
         close = _close_words(word, cutoff)
-        if close:
+        if close and not any(word in typed or typed in word for typed, _ in found):
             found.append((word, close[0]))
     return found
 
@@ -1089,15 +1093,151 @@ def _typos(reading: _Reading, cutoff: float = 0.8) -> list[tuple[str, str]]:
 def _corrected(reading: _Reading, fixes: Sequence[tuple[str, str]]) -> str:
     text = reading.text
     for typed, fixed in fixes:
-        text = text.replace(typed, fixed, 1)
+        found = re.search(re.escape(typed), text, flags=re.IGNORECASE)
+        if found:
+            text = text[: found.start()] + fixed + text[found.end() :]
     return text
+
+
+# --- Typos: one edit from exactly one word ----------------------------------------------
+
+
+def one_edit_apart(a: str, b: str) -> bool:
+    """Whether `b` is `a` with one letter inserted, dropped, changed, or two neighbours
+    swapped (the optimal-string-alignment distance is exactly 1)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((k for k, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    swapped = a[i : i + 2] == b[i : i + 2][::-1]
+    return a[i + 1 :] == b[i + 1 :] or (swapped and a[i + 2 :] == b[i + 2 :])
+
+
+# Shorter English words are too often real words a letter from a catalog word ("came" of
+# "name", "being" of "bing"): only longer ones, to longer ones, are guessed.
+_MIN_TYPO_LETTERS = 5
+_MIN_TYPO_SYLLABLES = 2  # one syllable is one jamo away from too many others
+
+
+@cache
+def _typo_vocabulary() -> dict[str, dict[str, tuple[str, str]]]:
+    """Per script, comparable form (jamo for Hangul, no spaces) -> (the word to write,
+    what it means). A whole catalog word or synonym means its metric, dimension or value;
+    a part of a longer one ("abandonment" of "cart abandonment rate") means itself, so that
+    the reading of the corrected message decides."""
+    vocabulary: dict[str, dict[str, tuple[str, str]]] = {"ko": {}, "en": {}}
+    parts: list[tuple[str, str]] = []
+    for term in _terms():
+        if term.kind == "unsupported" or term.weak:
+            continue
+        meaning = f"{term.kind}:{term.target}:{term.value}:{','.join(term.options)}"
+        surface = term.surface
+        if _HANGUL.search(surface):
+            vocabulary["ko"].setdefault(_jamo(surface.replace(" ", "")), (surface, meaning))
+            parts += [("ko", w) for w in surface.split() if len(w) >= _MIN_TYPO_SYLLABLES]
+        else:
+            if " " not in surface and len(surface) >= _MIN_TYPO_LETTERS:
+                vocabulary["en"].setdefault(surface, (surface, meaning))
+            parts += [("en", w) for w in surface.split() if len(w) >= _MIN_TYPO_LETTERS]
+    for script, word in parts:
+        key = _jamo(word) if script == "ko" else word
+        vocabulary[script].setdefault(key, (word, f"part:{word.rstrip('s')}"))
+    return vocabulary
+
+
+def _one_edit_candidates(word: str) -> dict[str, str]:
+    """What `word` could be a typo of: meaning -> the word to write. Empty when `word` is
+    a known word itself or too short to guess from."""
+    hangul = bool(_HANGUL.search(word))
+    if len(word) < (_MIN_TYPO_SYLLABLES if hangul else _MIN_TYPO_LETTERS):
+        return {}
+    table = _typo_vocabulary()["ko" if hangul else "en"]
+    key = _jamo(word) if hangul else word.lower()
+    if key in table:
+        return {}
+    found: dict[str, str] = {}
+    for other, (surface, meaning) in table.items():
+        if one_edit_apart(key, other):
+            found.setdefault(meaning, surface)
+    whole = {m: w for m, w in found.items() if not m.startswith("part:")}
+    return whole or found
+
+
+def _korean_word_forms(reading: _Reading, morph: _Morph, read: list[tuple[int, int]]) -> list[str]:
+    """The typed word a Korean morpheme nothing explains belongs to, longest first: its
+    space-separated word without what was read (a period) or a trailing particle, then the
+    run of letters around it that no catalog word explains ("세선" that kiwi cut in two,
+    "매츨" of "지난주매츨")."""
+    text = reading.text
+    explained = read + [(m.start, m.end) for m in reading.matches]
+    forms = []
+    for spans in (read, explained):
+        free = [p for p in range(morph.start, morph.end) if not _covered(p, p + 1, spans)]
+        if not free:
+            continue
+        start, end = free[0], free[0] + 1  # "지난주매츨", one morpheme: from 매
+        while (
+            start > 0 and _HANGUL.match(text[start - 1]) and not _covered(start - 1, start, spans)
+        ):
+            start -= 1
+        while end < len(text) and _HANGUL.match(text[end]) and not _covered(end, end + 1, spans):
+            end += 1
+        word = text[start:end]
+        particle = next((p for p in sorted(_PARTICLES, key=len, reverse=True)
+                         if word.endswith(p) and len(word) > len(p) + 1), "")  # fmt: skip
+        for form in (word, word[: len(word) - len(particle)]):
+            if form and form not in forms:
+                forms.append(form)
+    # A known word glued in front or behind that kiwi did not split off ("모바일매츨").
+    for form in list(forms):
+        for cut in range(1, len(form) - _MIN_TYPO_SYLLABLES + 1):
+            forms += [f for f in (form[cut:], form[:-cut]) if f not in forms]
+    return forms
+
+
+def _as_typed(text: str, word: str) -> str:
+    found = re.search(re.escape(word), text, flags=re.IGNORECASE)
+    return found.group(0) if found else word
+
+
+def _typo_candidates(reading: _Reading) -> list[tuple[str, list[str]]]:
+    """(word as typed, the catalog words it is one edit from) for each unknown word that is
+    one edit from any, each meaning once."""
+    if reading.morphs:
+        unknown = [
+            m for m in reading.morphs if reading.text[m.start : m.end] in reading.unknown_words
+        ]
+        typed_forms = [_korean_word_forms(reading, m, reading.read) if _HANGUL.search(m.form)
+                       else [m.form] for m in unknown]  # fmt: skip
+    else:
+        typed_forms = [[_as_typed(reading.text, word)] for word in reading.unknown_words]
+    found: list[tuple[str, list[str]]] = []
+    for forms in typed_forms:
+        for form in forms:
+            candidates = _one_edit_candidates(form)
+            if candidates:
+                if form not in (typed for typed, _ in found):
+                    found.append((form, list(candidates.values())))
+                break
+    return found
+
+
+def _one_edit_fixes(reading: _Reading) -> list[tuple[str, str]]:
+    """(word as typed, the catalog word) for every unknown word one edit from exactly one
+    meaning; a word with two is left for the clarifying question."""
+    return [(typed, words[0]) for typed, words in _typo_candidates(reading) if len(words) == 1]
 
 
 def _unknown(reading: _Reading, fixes: Sequence[tuple[str, str]] = ()) -> Parsed:
     lang = reading.lang
     choices: list[Choice] = []
     if not fixes:
-        fixes = [(w, c) for w in reading.unknown_words for c in _close_words(w, 0.75)[:2]]
+        fixes = [(t, w) for t, words in _typo_candidates(reading) for w in words] or [
+            (w, c) for w in reading.unknown_words for c in _close_words(w, 0.75)[:2]
+        ]
     for typed, fixed in fixes:
         text = _corrected(reading, [(typed, fixed)])
         if text not in (c.text for c in choices):
@@ -1291,10 +1431,14 @@ def parse(text: str, *, as_of: dt.date, previous: MetricQuery | None = None) -> 
     if social is not None:
         return _greeting_help(social, lang)
     reading = _read(text, as_of)
+    fixes = _one_edit_fixes(reading)
+    if fixes:
+        reading = _read(_corrected(reading, fixes), as_of)
     try:
-        return _route(reading, as_of, previous)
+        parsed = _route(reading, as_of, previous)
     except ValueError:  # CatalogError, PeriodError: a combination the metric layer refuses
-        return _unknown(reading)
+        parsed = _unknown(reading)
+    return replace(parsed, corrections=tuple(fixes)) if fixes else parsed
 
 
 def _route(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) -> Parsed:

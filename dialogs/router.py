@@ -12,6 +12,8 @@ quoted from the playbooks (dialogs/why.py). With an LLM configured
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cards
 from dialogs.context import NOTE_OFFLINE, AskContext, Reply
 from dialogs.news import news_answer
@@ -20,6 +22,7 @@ from dialogs.rag import answer_from_documents
 from dialogs.sql_reply import sql_reply
 from dialogs.summary import summary_reply
 from dialogs.why import reasoning_reply
+from language.particles import direction_particle, object_particle
 
 
 def answer(text: str, ctx: AskContext) -> Reply:
@@ -41,8 +44,29 @@ def answer(text: str, ctx: AskContext) -> Reply:
 
 
 def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> Reply:
-    """The reply without an LLM: the bilingual parser, the metric layer, the documents."""
+    """The reply without an LLM: the bilingual parser, the metric layer, the documents.
+    Words read as the catalog word one edit away are named under it."""
     parsed = parsed or parse(text, as_of=ctx.as_of, previous=ctx.previous)
+    reply = _offline_reply(text, ctx, parsed)
+    if parsed.corrections:
+        reply = reply.with_note(corrections_note(parsed.corrections, parsed.lang))
+    return reply
+
+
+def corrections_note(corrections: Sequence[tuple[str, str]], lang: str) -> str:
+    """ "'매츨'을 '매출'로 이해했어요." / "Read 'revnue' as 'revenue'."""
+    if lang == "ko":
+        return (
+            ", ".join(
+                f"'{typed}'{object_particle(typed)} '{word}'{direction_particle(word)}"
+                for typed, word in corrections
+            )
+            + " 이해했어요."
+        )
+    return "Read " + ", ".join(f"'{typed}' as '{word}'" for typed, word in corrections) + "."
+
+
+def _offline_reply(text: str, ctx: AskContext, parsed: Parsed) -> Reply:
     lang = parsed.lang
     if parsed.route == "sql" and parsed.query is not None:
         if parsed.follow_up and ctx.previous_why:  # "그럼 모바일은?" after a why answer

@@ -132,3 +132,17 @@ def test_ask_and_kpi_query_print_the_same_query_object(run):
                   "--as-of", "2026-11-24", "--json")  # fmt: skip
     assert queried.exit_code == 0, queried.output
     assert json.loads(asked.output)["query"] == json.loads(queried.output)["query"]
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [("지난주 매츨", "('매츨'을 '매출'로 이해했어요.)"),
+     ("지난주 세젼수", "('세젼수'를 '세션 수'로 이해했어요.)"),
+     ("revnue last week", "(Read 'revnue' as 'revenue'.)")],
+)  # fmt: skip
+def test_ask_answers_a_typo_as_the_word_it_is_one_edit_from_and_says_so(run, question, said):
+    typo = run("ask", question, "--as-of", "2026-11-24")
+    right = run("ask", question.replace("매츨", "매출").replace("세젼수", "세션 수")
+                .replace("revnue", "revenue"), "--as-of", "2026-11-24")  # fmt: skip
+    assert typo.exit_code == 0, typo.output
+    assert typo.output == right.output.rstrip("\n") + "\n" + said + "\n"

@@ -48,6 +48,7 @@ def check(case: dict[str, Any], parsed: Parsed) -> None:
         assert parsed.query is not None and parsed.query.descending is case["descending"]
     if "compare" in case:
         assert parsed.query is not None and parsed.query.compare == case["compare"]
+    assert [list(fix) for fix in parsed.corrections] == case.get("corrections", []), case["q"]
     if "suggest" in case:
         reached = {m for choice in parsed.choices for m in metrics_behind(choice)}
         assert set(case["suggest"]) <= reached, (case["q"], parsed.choices)
@@ -116,7 +117,7 @@ def test_detect_language(text: str, lang: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "ko_reply"),
-    [("지난주 기기별", True), ("last week by device", False), ("매츨", True), ("revnue", False)],
+    [("지난주 기기별", True), ("last week by device", False), ("요입", True), ("visitrs", False)],
 )
 def test_prompts_are_in_the_users_language(text: str, ko_reply: bool) -> None:
     parsed = parse(text, as_of=AS_OF)
@@ -307,12 +308,44 @@ def test_unusable_period_asks_for_another() -> None:
     assert english.route == "clarify" and english.choices[0].text == "revenue last week"
 
 
-def test_unknown_suggests_close_matches_and_examples() -> None:
-    parsed = parse("지난주 매츨", as_of=AS_OF)
-    assert parsed.route == "unknown"
-    assert parsed.choices[0] == Choice("매출", "지난주 매출")
+@pytest.mark.parametrize(
+    ("text", "typed", "read_as"),
+    [("지난주 매츨", "매츨", "매출"), ("지난주 세선 수", "세선", "세션"),
+     ("지난주매츨", "매츨", "매출"), ("모바일 전환뉼", "전환뉼", "전환율"),
+     ("revnue last week", "revnue", "revenue"), ("cart abandonmnet rate", "abandonmnet", "abandonment"),
+     ("Sesions by device", "Sesions", "sessions")],
+)  # fmt: skip
+def test_a_word_one_edit_from_one_catalog_word_is_read_as_it_and_said(
+    text: str, typed: str, read_as: str
+) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.corrections == ((typed, read_as),)
+    assert parsed.query == parse(text.replace(typed, read_as), as_of=AS_OF).query
+
+
+@pytest.mark.parametrize(
+    ("word", "apart"),
+    [("매츨", True), ("매출액", False), ("sesions", True), ("sessoins", True), ("sesion", False),
+     ("ab", False), ("revenue", False)],
+)  # fmt: skip
+def test_one_edit_counts_jamo_for_hangul_and_swaps_as_one(word: str, apart: bool) -> None:
+    target = (
+        "매출" if parser._HANGUL.search(word) else "sessions" if word.startswith("s") else "revenue"
+    )
+    assert parser.one_edit_apart(parser._jamo(word), parser._jamo(target)) is apart
+
+
+def test_a_typo_one_edit_from_two_words_asks_which_with_both_as_buttons() -> None:
+    parsed = parse("지난주 요입", as_of=AS_OF)  # 유입 (sessions) or 요일 (weekday)?
+    assert (parsed.route, parsed.corrections) == ("unknown", ())
+    assert [c.text for c in parsed.choices[:2]] == ["지난주 유입", "지난주 요일"]
     assert 3 <= len(parsed.choices) <= 5
     assert parser._EXAMPLES["ko"][0] in [c.text for c in parsed.choices]
+
+
+def test_a_word_far_from_every_catalog_word_is_not_guessed() -> None:
+    parsed = parse("지난주 구독자", as_of=AS_OF)
+    assert parsed.corrections == () and parsed.query is None
 
 
 def test_unsupported_metrics_say_so() -> None:

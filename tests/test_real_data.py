@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 
-from bot.cli import cli
 from kpi.ga_import.importer import import_ga
 from kpi.storage.schema import TABLES
 from kpi.storage.warehouse import Warehouse
-from tests.cases import load
 from tests.conftest import SHARED, new_warehouse
 
 REAL = SHARED / "fixtures" / "real"
@@ -40,15 +36,17 @@ README_FIGURES = {
 
 def figures(warehouse: Warehouse) -> tuple[int, int, int, int, float]:
     with warehouse.engine.connect() as conn:
-        return tuple(conn.execute(
-            text(
-                "SELECT (SELECT count(*) FROM ga_data.Sessions),"
-                " (SELECT count(*) FROM ga_data.Hits),"
-                " (SELECT count(*) FROM ga_data.HitsProduct),"
-                " (SELECT sum(transactions) FROM ga_data.Totals),"
-                " (SELECT round(sum(totalTransactionRevenue) / 1e6, 2) FROM ga_data.Totals)"
-            )
-        ).one())
+        return tuple(
+            conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM ga_data.Sessions),"
+                    " (SELECT count(*) FROM ga_data.Hits),"
+                    " (SELECT count(*) FROM ga_data.HitsProduct),"
+                    " (SELECT sum(transactions) FROM ga_data.Totals),"
+                    " (SELECT round(sum(totalTransactionRevenue) / 1e6, 2) FROM ga_data.Totals)"
+                )
+            ).one()
+        )
 
 
 def table_contents(warehouse: Warehouse) -> dict[str, list[tuple[Any, ...]]]:
@@ -99,7 +97,8 @@ def test_integers_written_as_strings_import_identically(real: Warehouse, tmp_pat
     with gzip.open(BQ, "rt", encoding="utf-8") as lines, gzip.open(copy, "wt") as out:
         for line in lines:
             out.write(json.dumps(stringify_integers(json.loads(line))) + "\n")
-    assert '"visitId": "' in gzip.open(copy, "rt").readline()  # the copy really is strings
+    with gzip.open(copy, "rt") as written:
+        assert '"visitId": "' in written.readline()  # the copy really holds strings
     extracted = imported(tmp_path, copy)
     assert table_contents(extracted) == table_contents(real)
     extracted.close()
