@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
 from kpi.metrics.periods import Period, PeriodError, default_period, explicit_period, extract_period
 from kpi.metrics.query import MetricQuery
+from language.particles import swap_particle
 from language.terms import kiwi
 
 if TYPE_CHECKING:
@@ -83,6 +84,9 @@ class Parsed:
     command: str | None = None
     argument: str | None = None
     corrections: tuple[tuple[str, str], ...] = ()  # (as typed, read as): typos fixed
+    # (word as typed, metric it was read as) for a word with a second meaning; `choices`
+    # then holds the question with the other meaning, as a button under the answer.
+    read_as: tuple[tuple[str, str], ...] = ()
 
 
 # --- Normalising ---------------------------------------------------------------------
@@ -195,6 +199,8 @@ _EXTRA_METRIC_SYNONYMS: dict[str, tuple[str, ...]] = {
                              "avg time on site", "average time on site"),
     "users": ("uv", "순 방문자", "순방문자"),
     "pageviews": ("페이지 조회", "page view"),
+    "pages_per_session": ("세션당 pv", "세션당 페이지뷰 수", "세션당 조회수", "pv per session",
+                          "pvs per session", "pv/session", "pv/세션"),
     "cart_sessions": ("장바구니 담은 세션", "장바구니에 담은 세션", "장바구니 담긴 세션",
                       "장바구니에 담긴 세션", "장바구니 넣은 세션", "장바구니에 넣은 세션",
                       "sessions with add to cart"),
@@ -262,6 +268,13 @@ _AMBIGUOUS: dict[str, tuple[str, ...]] = {
     "구매 금액": ("revenue", "aov"),
     "order amount": ("revenue", "aov"),
     "order total": ("revenue", "aov"),
+}
+# LOCAL: words with a usual meaning and a second one. Every blind writer read 객단가 as
+# AOV (five of five) and 전환 as the rate, so the answer uses that reading, says so, and
+# offers the other as a button: asking first would have stopped each of them.
+_LEANING: dict[str, tuple[str, str]] = {
+    "객단가": ("aov", "revenue_per_session"),
+    "전환": ("conversion_rate", "transactions"),
 }
 # LOCAL: things marketers ask for that the warehouse has no numbers for (no cost, click,
 # refund or retention data): answered with what *can* be asked instead of a wrong metric.
@@ -530,6 +543,12 @@ _RANKED = re.compile(
     r"|(?<![a-z])(?:top|bottom|best|worst|highest|lowest|most|least|biggest|largest|rank\w*"
     r"|sorted)(?![a-z])"
 )
+# Values asked for as one total: "데스크톱이랑 태블릿 합쳐서", "desktop and tablet combined".
+_COMBINED = re.compile(
+    r"합쳐|합친|합해|합산|더해|묶어|통틀어|(?<![a-z])(?:combined|together|in\s+total|altogether)(?![a-z])"
+)
+# "which 3 sources ...": a count of the breakdown asked for, like "top 3".
+_WHICH_N = re.compile(r"(?<![a-z])which\s+(?P<n>[0-9]{1,3}|two|three|four|five|ten)\s+[a-z]")
 # A word that groups by the dimension it precedes or follows: "by device", "기기별".
 _BY_BEFORE = re.compile(r"(?:by|per|each|across|split\s+by|broken\s+down\s+by)\s+$")
 _BY_AFTER = re.compile(r"\s*(?:별|마다|로\s*나눠|기준)")
@@ -754,7 +773,11 @@ def _blank(text: str, spans: Iterable[tuple[int, int] | None]) -> str:
 
 
 def _read_top_n(lowered: str, has_breakdown: bool) -> int | None:
-    """The N of "상위 N개" / "top N"; a bare "N개" only next to a breakdown."""
+    """The N of "상위 N개" / "top N" / "which N ..."; a bare "N개" only next to a breakdown."""
+    which = _WHICH_N.search(lowered)
+    if which and has_breakdown:
+        word = which.group("n")
+        return _NUMBER_WORDS.get(word) or int(word)
     for found in _TOP_N.finditer(lowered):
         if found.group("bare"):
             if has_breakdown and int(found.group("bare")) > 0:
@@ -862,7 +885,7 @@ def _read_words(reading: _Reading, blanked: str, read: list[tuple[int, int]]) ->
     if trend and not timed:
         reading.dimensions.append("date")
     for name, values in reading.filters.items():
-        if len(values) > 1 and name not in reading.dimensions:
+        if len(values) > 1 and name not in reading.dimensions and not _COMBINED.search(blanked):
             reading.dimensions.append(name)  # "모바일이랑 데스크톱": one row each
     reading.unknown_words = _unknown_words(reading, read)
 
@@ -1083,6 +1106,8 @@ def _typos(reading: _Reading, cutoff: float = 0.8) -> list[tuple[str, str]]:
     """(word as typed, catalog word) for unknown words one edit from two catalog words
     (both offered), or a letter or so from one."""
     found = [(typed, word) for typed, words in _typo_candidates(reading) for word in words]
+    if reading.metrics:
+        return found  # a looser likeness must not stop an answer ("bring" is not "bing")
     for word in reading.unknown_words:
         close = _close_words(word, cutoff)
         if close and not any(word in typed or typed in word for typed, _ in found):
@@ -1349,8 +1374,30 @@ def _answer(
         period = default_period(as_of)
     else:
         period = explicit_period(plan.start, plan.end, as_of=as_of)
+    read_as, others = _leaning_readings(reading, query) if route == "sql" else ((), ())
     return Parsed(route, reading.lang, query=query, period=period, period_is_default=default,
-                  follow_up=follow_up)  # fmt: skip
+                  follow_up=follow_up, read_as=read_as, choices=others)  # fmt: skip
+
+
+def _leaning_readings(
+    reading: _Reading, query: MetricQuery
+) -> tuple[tuple[tuple[str, str], ...], tuple[Choice, ...]]:
+    """For each word of _LEANING the query used in its usual meaning: (the word, that
+    metric), and the question with the other meaning as a button."""
+    read_as, others = [], []
+    for match in reading.matches:
+        usual, other = _LEANING.get(match.term.surface, (None, None))
+        if usual is None or usual not in query.metrics or other in query.metrics:
+            continue
+        typed = reading.text[match.start : match.end]
+        label = _metric_label(other, reading.lang)
+        rest = reading.text[match.end :]
+        if rest[:1] and rest[0] in "을를이가은는":  # "전환이" -> "거래 수가"
+            rest = swap_particle(label, rest[0]) + rest[1:]
+        text = reading.text[: match.start] + label + rest
+        read_as.append((typed, usual))
+        others.append(Choice(label, text))
+    return tuple(read_as), tuple(others)
 
 
 def _query_route(
@@ -1491,6 +1538,13 @@ def _reasoning(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) 
     is asked about, as for a number question, never replaced by another."""
     if reading.period_error is not None:
         return _clarify_period(reading)
+    named = reading.metrics or reading.weak_metrics or reading.dimensions or reading.filters
+    cues = " ".join(found.group(0) for found in _REASONING.finditer(reading.lowered))
+    other_words = [w for w in reading.unknown_words if w.lower() not in cues]
+    if other_words and not named and previous is None:
+        # "오늘 점심 메뉴 추천 좀": a recommendation, but of nothing in the store; the router
+        # still looks in the playbooks before saying what it can answer.
+        return _unknown(reading)
     try:
         answered = _query_route("reasoning", reading, as_of, previous)
     except CatalogError:

@@ -22,6 +22,7 @@ from dialogs.rag import answer_from_documents
 from dialogs.sql_reply import sql_reply
 from dialogs.summary import summary_reply
 from dialogs.why import reasoning_reply
+from kpi.metrics.catalog import METRICS
 from language.particles import direction_particle, object_particle
 
 
@@ -50,6 +51,8 @@ def offline_answer(text: str, ctx: AskContext, parsed: Parsed | None = None) -> 
     reply = _offline_reply(text, ctx, parsed)
     if parsed.corrections:
         reply = reply.with_note(corrections_note(parsed.corrections, parsed.lang))
+    if parsed.read_as and reply.route == "sql":
+        reply = reply.with_note(read_as_note(parsed.read_as, parsed.lang))
     return reply
 
 
@@ -64,6 +67,19 @@ def corrections_note(corrections: Sequence[tuple[str, str]], lang: str) -> str:
             + " 이해했어요."
         )
     return "Read " + ", ".join(f"'{typed}' as '{word}'" for typed, word in corrections) + "."
+
+
+def read_as_note(read_as: Sequence[tuple[str, str]], lang: str) -> str:
+    """ "'객단가'를 평균 주문 금액으로 봤어요. 다른 뜻이면 아래 버튼을 눌러 주세요." """
+    if lang == "ko":
+        said = ", ".join(
+            f"'{typed}'{object_particle(typed)} {METRICS[name].label_ko}"
+            f"{direction_particle(METRICS[name].label_ko)}"
+            for typed, name in read_as
+        )
+        return f"{said} 봤어요. 다른 뜻이면 아래 버튼을 눌러 주세요."
+    said = ", ".join(f"'{typed}' as {METRICS[name].label_en.lower()}" for typed, name in read_as)
+    return f"Read {said}; for the other meaning, use the button below."
 
 
 def _offline_reply(text: str, ctx: AskContext, parsed: Parsed) -> Reply:

@@ -3,6 +3,7 @@ card (the number, its change, the period in words, a table, a chart, its SQL) an
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import replace
 from typing import Any
@@ -14,6 +15,7 @@ from dialogs.context import AskContext, Reply
 from dialogs.parser import Parsed
 from kpi.insights.summary import relative_change
 from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
+from kpi.metrics.periods import dates_en, dates_ko
 from kpi.metrics.query import MetricQuery, QueryResult, check_filter_values, run_query
 from kpi.metrics.units import format_value
 
@@ -30,10 +32,21 @@ def sql_reply(parsed: Parsed, ctx: AskContext) -> Reply:
         return _unknown_value(str(exc), lang)
     if not query.dimensions and query.compare is None:
         query = replace(query, compare="previous")
+    held = ctx.warehouse.date_range()
+    outside = held is None or query.end < held[0] or query.start > held[1]
     result = run_query(ctx.warehouse, query, zone=ctx.zone)
+    if outside:  # a sum over no days is 0: say there is nothing rather than show $0.00
+        result = replace(result, rows=[], comparison=None)
     period_label = parsed.period.label(lang) if parsed.period else f"{query.start} ~ {query.end}"
     chart_url, chart_element = _chart(result, lang, period_label, ctx)
     text = describe(result, lang, period_label, parsed.period_is_default)
+    coverage = coverage_note(query.start, query.end, held, lang)
+    if outside:
+        text = f"{period_label}: " + (
+            "이 기간에는 데이터가 없어요." if lang == "ko" else "there is no data for this period."
+        )
+    if coverage:
+        text += f" ({coverage})"
     card = cards.answer_card(
         result,
         lang=lang,
@@ -41,9 +54,23 @@ def sql_reply(parsed: Parsed, ctx: AskContext) -> Reply:
         period_is_default=parsed.period_is_default,
         chart_url=chart_url,
         chart_element=chart_element,
-        follow_ups=follow_ups(query, lang),
+        follow_ups=[(c.label, c.text) for c in parsed.choices] + follow_ups(query, lang),
+        note=coverage,
     )
     return Reply("sql", lang, text, card, query, result.rows, result.sql)
+
+
+def coverage_note(
+    start: dt.date, end: dt.date, held: tuple[dt.date, dt.date] | None, lang: str
+) -> str | None:
+    """What the warehouse holds, when the period asked about is not all inside it."""
+    if held is None:
+        return "창고에 데이터가 없어요" if lang == "ko" else "the warehouse holds no data"
+    first, last = held
+    if first <= start and end <= last:
+        return None
+    span = dates_ko(first, last, None) if lang == "ko" else dates_en(first, last, None)
+    return f"보유 데이터: {span}" if lang == "ko" else f"the data covers {span}"
 
 
 def describe(result: QueryResult, lang: str, period_label: str, period_is_default: bool) -> str:

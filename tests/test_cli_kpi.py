@@ -146,3 +146,13 @@ def test_ask_answers_a_typo_as_the_word_it_is_one_edit_from_and_says_so(run, que
                 .replace("revnue", "revenue"), "--as-of", "2026-11-24")  # fmt: skip
     assert typo.exit_code == 0, typo.output
     assert typo.output == right.output.rstrip("\n") + "\n" + said + "\n"
+
+
+def test_ask_says_how_it_read_a_word_with_two_meanings_and_offers_the_other(run):
+    reply = json.loads(run("ask", "지난주 객단가", "--as-of", "2026-11-24", "--json").output)
+    assert reply["query"]["metrics"] == ["aov"]
+    assert reply["text"].endswith(
+        "('객단가'를 평균 주문 금액으로 봤어요. 다른 뜻이면 아래 버튼을 눌러 주세요.)"
+    )
+    first = reply["card"]["actions"][0]
+    assert (first["title"], first["data"]["text"]) == ("세션당 매출", "지난주 세션당 매출")

@@ -498,3 +498,58 @@ def test_proper_noun_with_particle_inside_one_morpheme() -> None:
     parsed = parse("지난달 캐나다로 들어온 세션", as_of=AS_OF)
     assert parsed.query is not None
     assert parsed.query.filter_map == {"country": ("Canada",)}
+
+
+# --- The marketers' vocabulary (blind batches metrics_2, real_calendar_2) -----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "metrics", "dimensions"),
+    [("세션당 PV 기기별로 ㄱㄱ", ("pages_per_session",), ("device",)),
+     ("pv per session last week", ("pages_per_session",), ()),
+     ("rank product categories by product revenue", ("product_revenue",), ("product_category",)),
+     ("구매전환율 지난주", ("conversion_rate",), ()),
+     ("장바구니 담은 세션 어제", ("cart_sessions",), ()),
+     ("sessions with add to cart yesterday", ("cart_sessions",), ()),
+     ("어제 유입", ("sessions",), ()),
+     ("지난주 방문수", ("sessions",), ())],
+)  # fmt: skip
+def test_marketers_words_for_metrics_and_breakdowns(text, metrics, dimensions):
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.query is not None
+    assert (parsed.query.metrics, parsed.query.dimensions) == (metrics, dimensions)
+
+
+@pytest.mark.parametrize(
+    ("text", "usual", "other"),
+    [("지난달 객단가", "aov", "지난달 세션당 매출"),
+     ("지난주 전환이 어땠어?", "conversion_rate", "지난주 거래 수가 어땠어?")],
+)  # fmt: skip
+def test_a_word_with_a_second_meaning_is_answered_in_its_usual_one_with_the_other_offered(
+    text, usual, other
+):
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.query is not None and parsed.query.metrics == (usual,)
+    assert [c.text for c in parsed.choices] == [other]
+    assert parse(other, as_of=AS_OF).query.metrics != (usual,)
+
+
+def test_values_asked_for_together_are_one_total():
+    parsed = parse("데스크톱이랑 태블릿 합쳐서 지난달 세션", as_of=AS_OF)
+    assert parsed.query is not None and parsed.query.dimensions == ()
+    assert parsed.query.filter_map == {"device": ("desktop", "tablet")}
+
+
+def test_which_n_of_a_breakdown_is_a_top_n():
+    parsed = parse("which 3 sources drove the most transactions last month?", as_of=AS_OF)
+    assert parsed.query is not None and parsed.query.limit == 3
+
+
+def test_a_likeness_to_a_value_does_not_stop_an_answer_that_names_a_metric():
+    parsed = parse("How much revenue did Organic Search bring in last month?", as_of=AS_OF)
+    assert parsed.route == "sql" and parsed.query is not None
+
+
+def test_a_recommendation_about_nothing_in_the_store_is_not_a_why_question():
+    assert parse("오늘 lunch 메뉴 추천좀", as_of=AS_OF).route == "unknown"
+    assert parse("뭐가 문제야?", as_of=AS_OF).route == "reasoning"

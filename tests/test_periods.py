@@ -581,3 +581,79 @@ def test_a_span_that_has_not_begun_names_the_last_day_there_is():
 
 def test_quarterly_as_a_dimension_is_no_period():
     assert extract_period("분기별 매출", REAL_AS_OF) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2017 상반기 세션", "2017-01-01", "2017-06-30"),  # a year without 년
+        ("2016 4분기 매출", "2016-10-01", "2016-12-31"),
+        ("2017 3월 매출", "2017-03-01", "2017-03-31"),
+        ("top 10 products by revenue 2017", "2017-01-01", "2017-08-01"),  # a bare year
+        ("2016 매출", "2016-01-01", "2016-12-31"),
+    ],
+)
+def test_a_year_written_without_a_word_around_it(text, start, end):
+    period, _ = extract_period(text, REAL_AS_OF)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+
+
+@pytest.mark.parametrize(
+    "text", ["매출 2000명 넘은 날", "2017개 주문", "$2017 이상", "2017-03 매출"]
+)  # fmt: skip
+def test_a_number_that_is_a_count_or_an_amount_is_no_year(text):
+    found = extract_period(text, REAL_AS_OF)
+    assert found is None or found[0].days < 365
+
+
+# --- Weeks of a month, days of a week (README "Periods") ------------------------------
+
+THURSDAY = dt.date(2026, 12, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "as_of", "start", "end"),
+    [
+        # A month's weeks run Monday to Sunday and belong to the month holding their
+        # Thursday: November 2026 starts on a Sunday, so its first week is 2-8 November.
+        ("11월 첫째 주 매출", THURSDAY, "2026-11-02", "2026-11-08"),
+        ("11월 둘째주 세션", THURSDAY, "2026-11-09", "2026-11-15"),
+        ("the second week of November", THURSDAY, "2026-11-09", "2026-11-15"),
+        ("11월 마지막 주", THURSDAY, "2026-11-23", "2026-11-29"),
+        ("the last week of November", THURSDAY, "2026-11-23", "2026-11-29"),
+        ("지난달 셋째 주", THURSDAY, "2026-11-16", "2026-11-22"),
+        ("이번 달 첫 주", THURSDAY, "2026-11-30", "2026-12-02"),  # Dec 3 is its Thursday; cut
+        ("2017년 7월 첫째 주", REAL_AS_OF, "2017-07-03", "2017-07-09"),  # Jul 1 is a Saturday
+        ("2017년 7월 2주차", REAL_AS_OF, "2017-07-10", "2017-07-16"),
+        ("first week of May 2017", REAL_AS_OF, "2017-05-01", "2017-05-07"),
+        ("지난주 금요일 매출", THURSDAY, "2026-11-27", "2026-11-27"),
+        ("이번 주 월요일", THURSDAY, "2026-11-30", "2026-11-30"),
+        ("last Friday", THURSDAY, "2026-11-27", "2026-11-27"),  # the latest Friday
+        ("목요일 매출", THURSDAY, "2026-11-26", "2026-11-26"),  # today is not a whole day
+        ("yday bounce rate", THURSDAY, "2026-12-02", "2026-12-02"),
+        ("daily sessions this wk", THURSDAY, "2026-11-30", "2026-12-02"),
+    ],
+)
+def test_weeks_of_a_month_and_days_of_a_week(text, as_of, start, end):
+    period, _ = extract_period(text, as_of)
+    assert (period.start.isoformat(), period.end.isoformat()) == (start, end)
+
+
+def test_a_week_of_a_month_is_named_in_the_answer():
+    period, _ = extract_period("the first week of December 2016", REAL_AS_OF)
+    assert period.label("ko") == "2016년 12월 첫째 주 (2016년 11월 28일~12월 4일)"
+    assert period.label("en") == "the first week of December 2016 (Nov 28 – Dec 4, 2016)"
+
+
+def test_a_fifth_week_a_month_does_not_have_is_a_one_line_error():
+    with pytest.raises(PeriodError, match="has 4 weeks"):
+        extract_period("2026년 11월 다섯째 주", THURSDAY)
+
+
+def test_a_day_of_this_week_still_to_come_is_an_error():
+    with pytest.raises(PeriodError, match="has not started"):
+        extract_period("이번 주 금요일 매출", THURSDAY)
+
+
+def test_the_weekday_breakdown_is_no_day():
+    assert extract_period("요일별 매출", THURSDAY) is None

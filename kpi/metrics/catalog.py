@@ -255,7 +255,8 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("product_category", "카테고리별", "By category", "hp", "v2ProductCategory",
                   "category", product_only=True,
                   synonyms=("카테고리별", "상품 카테고리별", "카테고리", "분류별", "category",
-                            "categories", "product category")),
+                            "categories", "product category", "product categories",
+                            "상품 카테고리")),
     ]
 }  # fmt: skip
 

@@ -430,6 +430,89 @@ def _past_span(match: re.Match[str], as_of: dt.date) -> Period:
     return _rolling(_UNIT_DAYS[unit], as_of, match.group(0))
 
 
+# --- Weeks of a month, days of a week ----------------------------------------------------
+
+_KO_ORDINALS = {"첫": 1, "첫째": 1, "1": 1, "둘째": 2, "두번째": 2, "2": 2,
+                "셋째": 3, "세번째": 3, "3": 3, "넷째": 4, "네번째": 4, "4": 4,
+                "다섯째": 5, "다섯번째": 5, "5": 5}  # fmt: skip
+_EN_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3,
+                "fourth": 4, "4th": 4, "fifth": 5, "5th": 5}  # fmt: skip
+_KO_ORDINAL_NAMES = ("첫째", "둘째", "셋째", "넷째", "다섯째")
+_EN_ORDINAL_NAMES = ("first", "second", "third", "fourth", "fifth")
+_KO_WEEKDAYS = "월화수목금토일"
+_THURSDAY = 3
+
+
+def _weeks_of(month: dt.date) -> list[dt.date]:
+    """The Mondays of a month's weeks: Monday-to-Sunday weeks whose Thursday is in the
+    month (so a week belongs to the month holding most of its days, as ISO weeks belong to
+    years). November 2026 starts on a Sunday: its first week is 2-8 November."""
+    thursday = month + ((_THURSDAY - month.weekday()) % 7) * ONE_DAY
+    mondays = []
+    while thursday.month == month.month:
+        mondays.append(thursday - 3 * ONE_DAY)
+        thursday += 7 * ONE_DAY
+    return mondays
+
+
+def _month_named(match: re.Match[str], as_of: dt.date) -> dt.date:
+    """The first day of the month a week-of-month phrase names: with a year, a relative
+    year or month word (작년 11월, 지난달, this month), or alone (the latest begun)."""
+    groups = match.groupdict()
+    which = (groups.get("which") or groups.get("which2") or groups.get("this") or "").lower()
+    if which:
+        return _month_start(as_of, 1 if which in ("지난", "저번", "last", "previous") else 0)
+    name = groups.get("em")
+    month = _month_number(name) if name else int(groups["m"])
+    year = _year_of(match, as_of)
+    if year is None:
+        year = _recent_year(_Written(None, month, None), as_of)
+    return dt.date(year, month, 1)
+
+
+def _week_of_month(match: re.Match[str], as_of: dt.date) -> Period:
+    """11월 첫째 주, 2017년 7월 2주차, 지난달 마지막 주, the second week of November 2016."""
+    groups = match.groupdict()
+    month = _month_named(match, as_of)
+    mondays = _weeks_of(month)
+    word = re.sub(r"\s+", "", (groups.get("ko_ord") or groups.get("en_ord") or groups["n"]).lower())
+    last = word in ("마지막", "last")
+    number = len(mondays) if last else _KO_ORDINALS.get(word) or _EN_ORDINALS[word]
+    month_ko = f"{month.month}월" if month.year == as_of.year else f"{month.year}년 {month.month}월"
+    month_en = _EN_MONTH_NAMES[month.month - 1] + (
+        "" if month.year == as_of.year else f" {month.year}"
+    )
+    if number > len(mondays):
+        raise PeriodError(f"{month_en} has {len(mondays)} weeks (Monday to Sunday, "
+                          f"counted by their Thursday), not {number}")  # fmt: skip
+    monday = mondays[number - 1]
+    which_ko = "마지막" if last else _KO_ORDINAL_NAMES[number - 1]
+    which_en = "last" if last else _EN_ORDINAL_NAMES[number - 1]
+    names = (f"{month_ko} {which_ko} 주", f"the {which_en} week of {month_en}")
+    return _calendar(monday, monday + 6 * ONE_DAY, as_of, names)
+
+
+def _day_of_week(match: re.Match[str], as_of: dt.date) -> Period:
+    """지난주 금요일 (Friday of last week), 이번 주 월요일, last Friday / 금요일 (the latest
+    Friday before today)."""
+    groups = match.groupdict()
+    ko_day = groups.get("ko_day")
+    weekday = _KO_WEEKDAYS.index(ko_day) if ko_day else [
+        d.lower() for d in _WEEKDAYS].index(groups["en_day"].lower())  # fmt: skip
+    which = re.sub(r"\s+", "", groups.get("which") or "")
+    name_ko, name_en = f"{_KO_WEEKDAYS[weekday]}요일", _WEEKDAYS[weekday]
+    if which:
+        weeks_back = {"지지난": 2, "저저번": 2, "지난": 1, "저번": 1}.get(which, 0)
+        day = _monday(as_of) - 7 * weeks_back * ONE_DAY + weekday * ONE_DAY
+        week_ko = {2: "지지난주", 1: "지난주", 0: "이번 주"}[weeks_back]
+        week_en = {2: "the week before last", 1: "last week", 0: "this week"}[weeks_back]
+        names = (f"{week_ko} {name_ko}", f"{name_en} {week_en}")
+    else:
+        day = as_of - (((as_of.weekday() - weekday - 1) % 7) + 1) * ONE_DAY
+        names = (name_ko, name_en)
+    return _calendar(day, day, as_of, names)
+
+
 # --- Written dates ----------------------------------------------------------------------
 
 
@@ -625,7 +708,7 @@ def _date_pattern(tag: str) -> str:
         rf"(?P=sep{tag})(?P<id{tag}>[0-9]{{1,2}})(?![0-9])"
     )
     korean = (  # 2026년 11월 3일, 11월 3일, 2026년 11월, 11월
-        rf"(?<![0-9])(?:(?P<ky{tag}>[0-9]{{4}})\s*년\s*)?(?P<km{tag}>{_MONTH_NUMBER})\s*월"
+        rf"(?<![0-9])(?:(?P<ky{tag}>[0-9]{{4}})\s*년?\s*)?(?P<km{tag}>{_MONTH_NUMBER})\s*월"
         rf"(?:\s*(?P<kd{tag}>[0-9]{{1,2}})\s*일)?"
     )
     slashed = (  # 11/3, month first as in both Korean and US usage; 24/7 is not a date
@@ -668,7 +751,7 @@ def _rule(pattern: str, build: Build) -> _Rule:
 
 _RULES: tuple[_Rule, ...] = (
     _rule(  # 2017년 2분기, 작년 4분기, 3분기, Q2 2017, 2017 Q2, 3Q, the third quarter of 2016
-        rf"(?:(?P<y>(?:19|20)[0-9]{{2}})\s*년\s*|(?P<rel>재작년|작년|지난\s*해|올해|금년)\s*)?"
+        rf"(?:(?P<y>(?:19|20)[0-9]{{2}})\s*년?\s*|(?P<rel>재작년|작년|지난\s*해|올해|금년)\s*)?"
         rf"(?P<q>[1-4])\s*분기"
         rf"|{_L}(?:Q(?P<q2>[1-4])(?:\s*(?:of\s+)?(?P<y2>(?:19|20)[0-9]{{2}}))?"
         rf"|(?P<y3>(?:19|20)[0-9]{{2}})\s*Q(?P<q3>[1-4])|(?P<q4>[1-4])Q(?:\s*(?P<y4>(?:19|20)[0-9]{{2}}))?"
@@ -680,7 +763,7 @@ _RULES: tuple[_Rule, ...] = (
         _relative_quarter,
     ),
     _rule(  # 2017년 상반기, 작년 하반기, 상반기, H1 2017, the first half of 2016
-        rf"(?:(?P<y>(?:19|20)[0-9]{{2}})\s*년\s*|(?P<rel>재작년|작년|지난\s*해|올해|금년)\s*)?(?P<h>상|하)\s*반기"
+        rf"(?:(?P<y>(?:19|20)[0-9]{{2}})\s*년?\s*|(?P<rel>재작년|작년|지난\s*해|올해|금년)\s*)?(?P<h>상|하)\s*반기"
         rf"|{_L}(?:H(?P<h2>[12])(?:\s*(?P<y2>(?:19|20)[0-9]{{2}}))?"
         rf"|(?:the\s+)?(?P<h3>first|second)\s+half(?:\s+of\s+(?P<y3>(?:19|20)[0-9]{{2}}))?){_R}",
         _half,
@@ -695,21 +778,42 @@ _RULES: tuple[_Rule, ...] = (
         rf"|{_L}(?:in|for|during|throughout|of)\s+(?P<y2>(?:19|20)[0-9]{{2}}){_R}(?!\s*[-/.][0-9])",
         _year,
     ),
+    _rule(  # 11월 첫째 주, 2017년 7월 2주차, 지난달 마지막 주, the second week of November 2016
+        rf"(?:(?:(?P<y>(?:19|20)[0-9]{{2}})\s*년?\s*|(?P<rel>재작년|작년|지난\s*해|올해|금년)\s*)?"
+        rf"(?P<m>{_MONTH_NUMBER})\s*월|(?P<which>지난|저번|이번)\s*달|(?<![가-힣])(?P<this>이)달)\s*(?:의\s*)?"
+        rf"(?:(?P<ko_ord>첫\s*째|첫|둘\s*째|두\s*번\s*째|셋\s*째|세\s*번\s*째|넷\s*째|네\s*번\s*째"
+        rf"|다섯\s*(?:번\s*)?째|마지막)\s*주(?![문말요소식제])|(?P<n>[1-5])\s*주\s*차)"
+        rf"|{_L}(?:the\s+)?(?P<en_ord>first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)"
+        rf"\s+week\s+(?:of|in)\s+(?:(?P<which2>last|previous|this)\s+month"
+        rf"|(?P<em>{_EN_MONTH}){_R}\.?(?:,?\s*(?P<y2>(?:19|20)[0-9]{{2}})(?![0-9]))?)",
+        _week_of_month,
+    ),
+    _rule(  # 지난주 금요일, 이번 주 월요일, 금요일; last Friday, this Monday, on Friday
+        rf"(?:(?P<which>지지난|저저번|지난|저번|이번)\s*주\s*)?(?P<ko_day>[월화수목금토일])\s*요일"
+        rf"|{_L}(?:(?:last|previous|on|this)\s+)?(?P<en_day>monday|tuesday|wednesday|thursday"
+        rf"|friday|saturday|sunday){_R}",
+        _day_of_week,
+    ),
+    _rule(  # revenue 2017, 2017 매출: a year alone, not a count, an amount or a date
+        r"(?<![0-9$₩,.])(?P<y>20[0-9]{2})(?![0-9]|\s*(?:년|[-/.,][0-9]|%|원|달러|명|건|개|회|번|위"
+        r"|\$|usd|krw|dollars?|sessions?|users?|orders?|visits?|people|times))",
+        _year,
+    ),
     _rule(  # 그제 also starts 그제야 / 그제서야 ("only then")
         rf"그저께|그제(?![야서])|{_L}(?:the\s+)?day\s+before\s+yesterday{_R}",
         _days_ago(2, ("그저께", "the day before yesterday")),
     ),
-    _rule(rf"어제|{_L}yesterday{_R}", _days_ago(1, ("어제", "yesterday"))),
+    _rule(rf"어제|{_L}(?:yesterday|yday|yest){_R}", _days_ago(1, ("어제", "yesterday"))),
     _rule(rf"오늘|{_L}today{_R}", _days_ago(0, ("오늘", "today"), note=("집계 중", "so far"))),
     _rule(
         rf"{_BEFORE_LAST_KO}{_WEEK_KO}|{_L}(?:the\s+)?week\s+before\s+last{_R}",
         _weeks_ago(2, ("지지난주", "the week before last")),
     ),
     _rule(
-        rf"{_LAST_KO}{_WEEK_KO}|{_L}(?:last|previous)\s+week{_R}",
+        rf"{_LAST_KO}{_WEEK_KO}|{_L}(?:last|previous)\s+(?:week|wk){_R}",
         _weeks_ago(1, ("지난주", "last week")),
     ),
-    _rule(rf"이번{_WEEK_KO}|{_L}this\s+week{_R}", _this_week),
+    _rule(rf"이번{_WEEK_KO}|{_L}this\s+(?:week|wk){_R}", _this_week),
     _rule(
         rf"{_BEFORE_LAST_KO}{_MONTH_KO}|{_L}(?:the\s+)?month\s+before\s+last{_R}",
         _months_ago(2, ("지지난달", "the month before last")),
