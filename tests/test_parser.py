@@ -553,3 +553,27 @@ def test_a_likeness_to_a_value_does_not_stop_an_answer_that_names_a_metric():
 def test_a_recommendation_about_nothing_in_the_store_is_not_a_why_question():
     assert parse("오늘 lunch 메뉴 추천좀", as_of=AS_OF).route == "unknown"
     assert parse("뭐가 문제야?", as_of=AS_OF).route == "reasoning"
+
+
+@pytest.mark.parametrize(
+    "text", ["can you pull the numbers for the thing we talked about", "아까 그거 다시 보여줘",
+             "how'd the launch go?"],
+)  # fmt: skip
+def test_a_message_pointing_back_with_nothing_before_asks_what_it_means(text):
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.route == "clarify" and parsed.choices
+    assert parse(parsed.choices[0].text, as_of=AS_OF).route == "sql"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit"),
+    [("which device had the highest conversion rate last month?", 1),
+     ("top product category by product revenue last month", 1),
+     ("매출 가장 높은 국가 지난달", 1),
+     ("top products by revenue last month", None),
+     ("국가별 매출 가장 높은 순으로", None),
+     ("conversion rate by device, highest first", None)],
+)  # fmt: skip
+def test_a_superlative_about_one_segment_asks_for_that_one(text, limit):
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.query is not None and parsed.query.limit == limit

@@ -789,7 +789,7 @@ _RULES: tuple[_Rule, ...] = (
         _week_of_month,
     ),
     _rule(  # 지난주 금요일, 이번 주 월요일, 금요일; last Friday, this Monday, on Friday
-        rf"(?:(?P<which>지지난|저저번|지난|저번|이번)\s*주\s*)?(?P<ko_day>[월화수목금토일])\s*요일"
+        rf"(?:(?P<which>지지난|저저번|지난|저번|이번)\s*주\s*)?(?P<ko_day>[월화수목금토일])\s*(?:요일|욜)"
         rf"|{_L}(?:(?:last|previous|on|this)\s+)?(?P<en_day>monday|tuesday|wednesday|thursday"
         rf"|friday|saturday|sunday){_R}",
         _day_of_week,
@@ -829,10 +829,10 @@ _RULES: tuple[_Rule, ...] = (
         _years_ago(2, ("재작년", "the year before last")),
     ),
     _rule(
-        rf"(?<!재)작년|(?<!지)지난{_YEAR_KO}|{_L}(?:last|previous)\s+year{_R}",
+        rf"(?<!재)작년|(?<!지)지난{_YEAR_KO}|{_L}(?:last|previous)\s+(?:year|yr){_R}",
         _years_ago(1, ("작년", "last year")),
     ),
-    _rule(rf"올해|금년|{_L}this\s+year{_R}", _this_year),
+    _rule(rf"올해|금년|{_L}this\s+(?:year|yr){_R}", _this_year),
     _rule(  # 최근 7일, 지난 2주, 최근 한 달, 최근 3개월, last 7 days, past 2 weeks
         rf"(?:최근|지난)\s*(?P<ko_n>[0-9]+|한)\s*(?P<ko_unit>주일|주|일|달|개월)(?:\s*(?:간|동안))?"
         rf"|{_L}(?:the\s+)?(?:last|past|previous)\s*(?P<en_n>[0-9]+)\s*"
