@@ -392,6 +392,10 @@ _PARTICLES = frozenset({
 })  # fmt: skip
 
 
+# What may follow a catalog word inside one morpheme: a particle, or 수 ("장바구니 세션|수").
+_TAILS = _PARTICLES | {"수"}
+
+
 def _bad_edges(morphs: list[_Morph], text: str) -> tuple[frozenset[int], frozenset[int]]:
     """Positions strictly inside a Korean content morpheme, where a catalog word may not
     start, or end ("총 매출" must not cut "매출액" in two) unless only a particle follows
@@ -403,7 +407,7 @@ def _bad_edges(morphs: list[_Morph], text: str) -> tuple[frozenset[int], frozens
             continue
         for p in range(m.start + 1, m.end):
             starts.add(p)
-            if text[p : m.end] not in _PARTICLES:
+            if text[p : m.end] not in _TAILS:
                 ends.add(p)
     return frozenset(starts), frozenset(ends)
 
@@ -437,9 +441,7 @@ def _covered(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
 
 def _particle_tail(morph: _Morph, spans: list[tuple[int, int]], text: str) -> bool:
     """Whether a morpheme is a catalog word plus a particle ("캐나다로" tagged as one)."""
-    return any(
-        s <= morph.start < e < morph.end and text[e : morph.end] in _PARTICLES for s, e in spans
-    )
+    return any(s <= morph.start < e < morph.end and text[e : morph.end] in _TAILS for s, e in spans)
 
 
 def _glued_to_unknown(
@@ -529,8 +531,10 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                  "eight": 8, "nine": 9, "ten": 10, "한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5,
                  "열": 10}  # fmt: skip
 _TOP_N = re.compile(
-    r"(?P<dir>상위|탑|top|베스트|best|하위|최하위|bottom|worst|highest|lowest|biggest|largest)"
-    r"\s*-?\s*(?P<n>[0-9]{1,3}|one|two|three|four|five|six|seven|eight|nine|ten|한|두|세|네|다섯|열)"
+    # 탑 ends 데스크탑 and 세 starts 세션: "데스크탑 세션당" is no top 3.
+    r"(?P<dir>상위|(?<![가-힣])탑|top|베스트|best|하위|최하위|bottom|worst|highest|lowest|biggest"
+    r"|largest)\s*-?\s*(?P<n>[0-9]{1,3}|one|two|three|four|five|six|seven|eight|nine|ten"
+    r"|(?:한|두|세|네|다섯|열)(?![가-힣](?<![개곳위등가명])))"
     r"(?![0-9])\s*(?:개국|개|곳|위|등|가지|명)?"
     r"|(?<![0-9])(?P<bare>[0-9]{1,3})\s*(?:개국|개|곳|위)(?![가-힣])"
 )

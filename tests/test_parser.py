@@ -577,3 +577,15 @@ def test_a_message_pointing_back_with_nothing_before_asks_what_it_means(text):
 def test_a_superlative_about_one_segment_asks_for_that_one(text, limit):
     parsed = parse(text, as_of=AS_OF)
     assert parsed.query is not None and parsed.query.limit == limit
+
+
+@pytest.mark.parametrize(
+    ("text", "metrics", "limit"),
+    [("지난달 미국 데스크탑 세션당 매출", ("revenue_per_session",), None),  # 탑 + 세 is no top 3
+     ("상위 세개 채널 매출", ("revenue",), 3),
+     ("장바구니 세션수 어제", ("cart_sessions",), None)],  # 수 after a catalog word
+)  # fmt: skip
+def test_korean_words_that_only_look_like_a_top_n_or_a_second_metric(text, metrics, limit):
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.query is not None
+    assert (parsed.query.metrics, parsed.query.limit) == (metrics, limit)
