@@ -108,8 +108,9 @@ def main() -> int:
             target = TARGET_LATEST_BATCH
         elif record in latest["real calendar"]:
             target = TARGET_REAL_CALENDAR
-        wanted = f"  (target {target:.0%})" if target else ""
-        if target and now / len(batch) < target:
+        # The target is on first sight: a batch stops measuring once it has been fixed for.
+        wanted = f"  (first-sight target {target:.0%})" if target else ""
+        if target and record["right"] / record["total"] < target:
             blind_ok = False
         print(f"  {record['batch']:<24} {record['scored']} at {record['commit'] or '?':<8} "
               f"{percent(record['right'], record['total']):<18} -> {percent(now, len(batch))}"
