@@ -44,7 +44,14 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from kpi.metrics.catalog import DIMENSIONS, METRICS, CatalogError
-from kpi.metrics.periods import Period, PeriodError, default_period, explicit_period, extract_period
+from kpi.metrics.periods import (
+    Period,
+    PeriodError,
+    comparison_period,
+    default_period,
+    explicit_period,
+    extract_period,
+)
 from kpi.metrics.query import MetricQuery
 from language.particles import swap_particle
 from language.terms import kiwi
@@ -564,6 +571,12 @@ _FOLLOW_UP_KO = re.compile(
     r"^(?:그럼|그러면|그렇다면|그리고|근데|그건|이번엔|이번에는|대신|또|아니면|그\s*중)(?![가-힣])"
     r"|(?:은|는|도|만|로는|으로는|라면|이라면|이면|면)\s*[?？]?\s*$"
 )
+# "the week before that", "그 전주는?": the last question's period, moved back.
+_BEFORE_THAT = re.compile(
+    r"(?<![a-z])(?:the\s+)?(?P<unit>week|month|day|year|period)\s+before\s+(?:that|it|then)"
+    r"(?![a-z])|그\s*(?:전|이전|앞)\s*(?P<ko>주|달|날|해|기간)"
+)
+_SHIFT_UNITS = {"주": "week", "달": "month", "날": "day", "해": "year", "기간": "period"}
 _FOLLOW_UP_EN = re.compile(
     r"^(?:and|also|what\s+about|how\s+about|what\s+of|same\s+for|same\s+but|now|ok(?:ay)?|then"
     r"|only)(?![a-z])|(?<![a-z])(?:instead|only|too)\W*$"
@@ -744,6 +757,7 @@ class _Reading:
     descending: bool = True
     unknown_words: list[str] = field(default_factory=list)
     replaces: bool = False  # "매출 말고 세션": a follow-up replacing the metric
+    shift: str | None = None  # "the week before that": week, month, day, year or period
     segments: bool = False  # "데스크톱이랑 비교하면?": add a value to compare with
     read: list[tuple[int, int]] = field(default_factory=list)  # period, comparison, top N
 
@@ -961,6 +975,10 @@ def _read(text: str, as_of: dt.date) -> _Reading:
     if found is not None:
         reading.period, reading.period_span = found
     read = [s for s in (compare_span, reading.period_span) if s is not None]
+    before = _BEFORE_THAT.search(_blank(lowered, read))
+    if before is not None and reading.period is None:
+        reading.shift = before.group("unit") or _SHIFT_UNITS[before.group("ko")]
+        read.append(before.span())
     blanked = _blank(lowered, read)
     read += [top.span() for top in _TOP_N.finditer(blanked)]
     reading.read = read
@@ -1381,6 +1399,8 @@ def _follow_up_plan(reading: _Reading, previous: MetricQuery, metrics: list[str]
     start, end = previous.start, previous.end
     if reading.period is not None:
         start, end = reading.period.start, reading.period.end
+    elif reading.shift is not None:
+        start, end = shifted_back(previous.start, previous.end, reading.shift)
     filters = {name: list(values) for name, values in previous.filters}
     dims = list(previous.dimensions)
     limit, order_by = previous.limit, previous.order_by
@@ -1413,6 +1433,25 @@ def _follow_up_plan(reading: _Reading, previous: MetricQuery, metrics: list[str]
     descending = reading.descending if reading.ranked else previous.descending
     return _Plan(metrics, start, end, dims, filters, order_by, descending, limit,
                  reading.compare)  # fmt: skip
+
+
+def shifted_back(start: dt.date, end: dt.date, unit: str) -> tuple[dt.date, dt.date]:
+    """The period before `start..end` by `unit`: a week or a day earlier; the calendar
+    month before a whole month (else as many days before); the same dates a year earlier;
+    for "period", as many days right before."""
+    days = (end - start).days + 1
+    if unit == "week":
+        return start - dt.timedelta(days=7), end - dt.timedelta(days=7)
+    if unit == "day":
+        return start - dt.timedelta(days=1), end - dt.timedelta(days=1)
+    whole_month = start.day == 1 and (end + dt.timedelta(days=1)).day == 1 and days <= 31
+    if unit == "month" and whole_month:
+        last = start - dt.timedelta(days=1)
+        return last.replace(day=1), last
+    if unit == "year":
+        comparison = comparison_period(explicit_period(start, end), "year")
+        return comparison.start, comparison.end
+    return start - dt.timedelta(days=days), start - dt.timedelta(days=1)
 
 
 def _build(plan: _Plan) -> MetricQuery:
@@ -1467,7 +1506,8 @@ def _query_route(
     metrics = reading.metrics or reading.weak_metrics
     follow_up = previous is not None and (not metrics or _is_follow_up(reading))
     if follow_up and previous is not None:
-        changes = metrics or reading.names_something or _CLEAR.search(reading.lowered)
+        changes = (metrics or reading.names_something or reading.shift
+                   or _CLEAR.search(reading.lowered))  # fmt: skip
         if route == "sql" and not changes:
             return None  # "asdf" after a question is not a follow-up
         plan = _follow_up_plan(reading, previous, list(metrics))

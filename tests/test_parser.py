@@ -589,3 +589,19 @@ def test_korean_words_that_only_look_like_a_top_n_or_a_second_metric(text, metri
     parsed = parse(text, as_of=AS_OF)
     assert parsed.query is not None
     assert (parsed.query.metrics, parsed.query.limit) == (metrics, limit)
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "start", "end"),
+    [("revenue last week", "and the week before that?", "2026-11-09", "2026-11-15"),
+     ("지난주 매출", "그 전주는?", "2026-11-09", "2026-11-15"),
+     ("지난달 세션", "그 전달은?", "2026-09-01", "2026-09-30"),  # a whole month: the month
+     ("어제 전환율", "그 전날은?", "2026-11-22", "2026-11-22"),
+     ("최근 7일 매출", "그 전 기간은?", "2026-11-10", "2026-11-16")],
+)  # fmt: skip
+def test_the_period_before_the_last_questions_is_a_follow_up(first, then, start, end):
+    previous = parse(first, as_of=AS_OF).query
+    parsed = parse(then, as_of=AS_OF, previous=previous)
+    assert parsed.query is not None and parsed.follow_up
+    assert parsed.query.metrics == previous.metrics
+    assert (str(parsed.query.start), str(parsed.query.end)) == (start, end)
