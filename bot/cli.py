@@ -87,6 +87,7 @@ def _warehouse(ctx: click.Context, *, create: bool = False) -> Warehouse:
         _fail(f"cannot reach the warehouse ({type(exc).__name__}): check COMMERCY_DATABASE_URL, "
               "the server and the network")  # fmt: skip
     obj["warehouse"] = warehouse
+    obj.setdefault("opened", []).append(warehouse)  # closed when the command ends
     return warehouse
 
 
@@ -171,6 +172,8 @@ class _Commercy(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         if not standalone_mode:
             return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        if extra.get("obj") is None:
+            extra["obj"] = {}
         try:
             if not (extra.get("obj") or {}).get("inside_bot"):
                 _forward_to_bot(argv)
@@ -189,6 +192,10 @@ class _Commercy(click.Group):
             log.debug("unexpected error [%s]", correlation_id, exc_info=True)
             _fail(f"unexpected error {correlation_id} ({type(exc).__name__}); "
                   "COMMERCY_LOG_LEVEL=DEBUG shows where", code=1)  # fmt: skip
+        finally:
+            # Let go of what this command opened (a DuckDB file stays locked while open).
+            for warehouse in extra["obj"].pop("opened", []):
+                warehouse.close()
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -754,6 +761,10 @@ def serve(
         warehouse = open_warehouse(settings.database_url, create=False,
                                    query_timeout_seconds=settings.query_timeout_seconds,
                                    memory_limit=settings.warehouse_memory_limit)  # fmt: skip
+    except WarehouseError as exc:
+        _fail(_advice(exc))
+    ctx.obj.setdefault("opened", []).append(warehouse)
+    try:
         warehouse.require_tables()
     except WarehouseError as exc:
         _fail(_advice(exc))
