@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
-from bot.control import BOT_ONLY, absolute_paths, command_path, find_bot, forward, uses_file_lock
+from bot.control import absolute_paths, command_path, find_bot, forward, goes_through_the_bot
 from bot.settings import Settings, SettingsError, load_settings
 from kpi.storage.warehouse import (
     Warehouse,
@@ -150,7 +150,7 @@ def _forward_to_bot(argv: list[str]) -> None:
         settings = load_settings()
     except SettingsError:
         return  # the command itself says what is wrong
-    if path not in BOT_ONLY and not uses_file_lock(settings.database_url):
+    if not goes_through_the_bot(path, settings.database_url):
         return  # Azure SQL: many processes share it, the command connects itself
     bot = find_bot(settings.database_url)
     if bot is None:

@@ -87,6 +87,12 @@ def uses_file_lock(database_url: str) -> bool:
     return make_url(database_url).drivername == "duckdb"
 
 
+def goes_through_the_bot(command: tuple[str, ...], database_url: str) -> bool:
+    """Whether a running bot runs this command: every warehouse command on a DuckDB file
+    (one writing process), only `stream inject` on a shared server."""
+    return command in BOT_ONLY or (command in FORWARDED and uses_file_lock(database_url))
+
+
 @dataclass(frozen=True)
 class BotAddress:
     pid: int

@@ -241,3 +241,8 @@ def test_a_real_process_on_a_folder_that_does_not_exist_prints_one_line(tmp_path
         f"commercy: no warehouse at {tmp_path}/nowhere/commercy.duckdb: run `commercy data "
         "generate` (a sample year) or `commercy data import-ga FILE`"
     ]
+
+
+def test_inject_without_a_running_bot_says_to_start_it(place):
+    _good(place)
+    one_line_and_exit_2(invoke(COMMANDS["stream inject"]), "no running `commercy serve`")

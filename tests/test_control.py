@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 
+from bot.control import command_path, goes_through_the_bot
 from kpi.metrics.units import format_value
 from kpi.sample.generate import generate
 from tests.conftest import SEOUL, new_warehouse
@@ -285,6 +286,23 @@ def test_the_control_api_runs_no_command_but_the_warehouse_ones(product):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403
+
+
+@pytest.mark.parametrize(
+    ("argv", "url", "expected"),
+    [
+        (["kpi", "query"], "duckdb:///data/commercy.duckdb", True),
+        (["ask"], "duckdb:///data/commercy.duckdb", True),
+        (["search"], "duckdb:///data/commercy.duckdb", False),  # no warehouse: SQLite only
+        (["kpi", "query"], "mssql+pyodbc://u:p@server.database.windows.net/db", False),
+        (["stream", "inject"], "mssql+pyodbc://u:p@server.database.windows.net/db", True),
+    ],
+)
+def test_with_azure_sql_commands_connect_themselves_and_only_inject_needs_the_bot(
+    argv, url, expected
+):
+    command = command_path(argv)
+    assert (command is not None and goes_through_the_bot(command, url)) == expected
 
 
 # -- incidents on demand ------------------------------------------------------------------
