@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any, NoReturn
@@ -922,9 +923,17 @@ def stream_replay(ctx: click.Context, speed: float, start_text: str | None,
         _fail(f"--inject: {exc}")
     warehouse = _warehouse(ctx, create=True)
     warehouse.create_schema()
+    stop = ctx.ensure_object(dict).get("stop")  # inside the bot: set when the caller goes
+
+    def sleep(seconds: float) -> None:
+        if stop is None:
+            time.sleep(seconds)
+        elif stop.wait(seconds):
+            raise KeyboardInterrupt  # replay() ends cleanly on it
+
     report = replay(
         warehouse, start=start, minutes=minutes, speed=speed, zone=zone, seed=seed,
-        scale=scale, incidents=incidents,
+        scale=scale, incidents=incidents, sleep=sleep,
         on_batch=_TenMinuteLog() if sys.stdout.isatty() else None,
     )  # fmt: skip
     click.echo(report.summary())
