@@ -10,16 +10,30 @@ import datetime as dt
 import json
 import logging
 import sys
+import time
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
+from bot.control import absolute_paths, command_path, find_bot, forward, goes_through_the_bot
 from bot.settings import Settings, SettingsError, load_settings
-from kpi.storage.warehouse import Warehouse, WarehouseError, open_warehouse
+from kpi.storage.warehouse import (
+    Warehouse,
+    WarehouseCorrupt,
+    WarehouseEmpty,
+    WarehouseError,
+    WarehouseLocked,
+    WarehouseMissing,
+    open_warehouse,
+)
+
+log = logging.getLogger("bot.cli")
+FILL_IT = "run `commercy data generate` (a sample year) or `commercy data import-ga FILE`"
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"commercy: {message}", err=True)
     sys.exit(code)
 
@@ -35,15 +49,155 @@ def _settings(ctx: click.Context) -> Settings:
     return settings
 
 
-def _warehouse(ctx: click.Context) -> Warehouse:
+def _advice(exc: WarehouseError) -> str:
+    """What is wrong with the warehouse and what to do about it, in one line."""
+    if isinstance(exc, WarehouseMissing):
+        return f"{exc}: {FILL_IT}"
+    if isinstance(exc, WarehouseEmpty):
+        if len(exc.missing) < 6:
+            return f"{exc}: run `commercy data init` to add them"
+        return f"{exc}: {FILL_IT}"
+    if isinstance(exc, WarehouseLocked):
+        return (f"{exc}, not a running `commercy serve` this command can reach: stop that "
+                "process (or let it finish) and try again")  # fmt: skip
+    if isinstance(exc, WarehouseCorrupt):
+        return (f"{exc}: move it away (or restore a copy) and run `commercy data generate` "
+                "for a new one")  # fmt: skip
+    return str(exc)
+
+
+def _warehouse(ctx: click.Context, *, create: bool = False) -> Warehouse:
+    """The warehouse: the running bot's own when the command runs inside it, else opened
+    here. Readers (`create` false) need the ga_data tables and never make a new file;
+    every state it can be in that stops the command is one line and exit code 2."""
+    obj = ctx.ensure_object(dict)
+    if obj.get("warehouse") is not None:
+        return obj["warehouse"]
     settings = _settings(ctx)
     try:
-        return open_warehouse(
-            settings.database_url, query_timeout_seconds=settings.query_timeout_seconds
-        )
+        warehouse = open_warehouse(
+            settings.database_url, create=create,
+            query_timeout_seconds=settings.query_timeout_seconds,
+        )  # fmt: skip
+        if not create:
+            warehouse.require_tables()
     except WarehouseError as exc:
-        _fail(str(exc), code=1)
-        raise  # unreachable; keeps type checkers content
+        _fail(_advice(exc))
+    except Exception as exc:  # a server that does not answer, a login refused (Azure SQL)
+        log.debug("cannot reach the warehouse", exc_info=True)
+        _fail(f"cannot reach the warehouse ({type(exc).__name__}): check COMMERCY_DATABASE_URL, "
+              "the server and the network")  # fmt: skip
+    obj["warehouse"] = warehouse
+    obj.setdefault("opened", []).append(warehouse)  # closed when the command ends
+    return warehouse
+
+
+def _unreadable(what: str, where: str, exc: Exception, advice: str) -> NoReturn:
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else ""
+    for prefix in ("(sqlite3.DatabaseError) ", "(sqlite3.OperationalError) "):
+        reason = reason.removeprefix(prefix)
+    log.debug("cannot read the %s", what, exc_info=True)
+    _fail(f"cannot read the {what} {where} ({reason or type(exc).__name__}): {advice}")
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return (sqlite3.Error, SQLAlchemyError, OSError)
+
+
+def _index(settings: Settings):  # -> rag_indexer.index.SearchIndex
+    from bot.documents import open_index
+
+    try:
+        return open_index(settings)
+    except _database_errors() as exc:
+        _unreadable("search index", settings.index_url.removeprefix("sqlite:///"), exc,
+                    "move it away and run `commercy index " + settings.docs_dir + "` to "
+                    "rebuild it")  # fmt: skip
+
+
+def _indexer(settings: Settings):  # -> rag_indexer.pipeline.Indexer
+    from bot.documents import open_indexer
+
+    index = _index(settings)
+    try:
+        return open_indexer(settings, index)
+    except _database_errors() as exc:
+        _unreadable("indexer's state", settings.indexer_state_url.removeprefix("sqlite:///"),
+                    exc, "move it away; the indexer then reads every file again")  # fmt: skip
+
+
+def _state(settings: Settings):  # -> bot.state.State
+    from bot.state import State
+
+    try:
+        return State.from_url(settings.state_url)
+    except _database_errors() as exc:
+        _unreadable("state database", settings.state_url.removeprefix("sqlite:///"), exc,
+                    "restore a copy, or move it away to start afresh (conversations then "
+                    "subscribe again when they next write)")  # fmt: skip
+
+
+def _forward_to_bot(argv: list[str]) -> None:
+    """While a bot serves this warehouse, run a warehouse command inside it (bot/control.py
+    says why); exits with the command's code when it did. Returns when no bot runs."""
+    path = command_path(argv)
+    if path is None:
+        return
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return  # the command itself says what is wrong
+    if not goes_through_the_bot(path, settings.database_url):
+        return  # Azure SQL: many processes share it, the command connects itself
+    bot = find_bot(settings.database_url)
+    if bot is None:
+        return
+    outcome = forward(bot, argv, absolute_paths(settings.model_dump(), Path.cwd()))
+    sys.stdout.write(outcome.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(outcome.stderr)
+    sys.exit(outcome.code)
+
+
+class _Commercy(click.Group):
+    """The `commercy` group: forwards warehouse commands to a running bot, and turns
+    every error into one line on stderr (usage: exit 2), never a traceback."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:  # fmt: skip
+        argv = list(sys.argv[1:] if args is None else args)
+        if not standalone_mode:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        if extra.get("obj") is None:
+            extra["obj"] = {}
+        try:
+            if not (extra.get("obj") or {}).get("inside_bot"):
+                _forward_to_bot(argv)
+            result = super().main(argv, prog_name or "commercy", complete_var,
+                                  standalone_mode=False, **extra)  # fmt: skip
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "commercy"
+            message = " ".join(exc.format_message().split())
+            _fail(f"{message.rstrip('.')} (see `{where} --help`)".replace("commercy: ", ""))
+        except click.ClickException as exc:
+            _fail(" ".join(exc.format_message().split()), code=exc.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            _fail("stopped", code=130)
+        except Exception as exc:
+            correlation_id = uuid.uuid4().hex[:12]
+            log.debug("unexpected error [%s]", correlation_id, exc_info=True)
+            _fail(f"unexpected error {correlation_id} ({type(exc).__name__}); "
+                  "COMMERCY_LOG_LEVEL=DEBUG shows where", code=1)  # fmt: skip
+        finally:
+            # Let go of what this command opened (a DuckDB file stays locked while open).
+            for warehouse in extra["obj"].pop("opened", []):
+                warehouse.close()
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
@@ -55,7 +209,14 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _here(ctx: click.Context, path: Path) -> Path:
+    """A path the person gave, against their folder (a command run inside the bot runs
+    in the bot's folder, which may be another)."""
+    cwd = (ctx.obj or {}).get("cwd")
+    return Path(cwd) / path if cwd and not path.is_absolute() else path
+
+
+@click.group(cls=_Commercy, context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Commercy: the analytics assistant for e-commerce marketers in Teams."""
@@ -88,7 +249,7 @@ def ddl(dialect: str) -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the ga_data schema and tables where they do not exist (idempotent)."""
-    warehouse = _warehouse(ctx)
+    warehouse = _warehouse(ctx, create=True)
     warehouse.create_schema()
     click.echo(f"ga_data is ready ({warehouse.dialect_name})")
 
@@ -131,7 +292,7 @@ def generate(
     from kpi.sample.provenance import holds_only_samples
 
     settings = _settings(ctx)
-    warehouse = _warehouse(ctx)
+    warehouse = _warehouse(ctx, create=True)
     warehouse.create_schema()
     end = end or dt.datetime.now(settings.zone).date() - dt.timedelta(days=1)
     if not warehouse.is_empty():
@@ -206,10 +367,9 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     from kpi.sample.stats import check, compute_stats
 
     warehouse = _warehouse(ctx)
-    warehouse.create_schema()
+    if warehouse.is_empty():
+        _fail(f"the warehouse {warehouse.where} holds no sessions: {FILL_IT}")
     figures = compute_stats(warehouse)
-    if not figures.get("sessions", 1):
-        _fail("the warehouse holds no sessions; run `commercy data generate` first", code=1)
     checks = check(figures)
     if as_json:
         figures["checks"] = [
@@ -280,10 +440,11 @@ def import_ga(ctx: click.Context, files: tuple[Path, ...], batch_size: int) -> N
     from kpi.ga_import.importer import import_ga as run_import
 
     settings = _settings(ctx)
+    files = tuple(_here(ctx, path) for path in files)
     for path in files:
         if not path.exists():
             _fail(f"{path}: no such file")
-    warehouse = _warehouse(ctx)
+    warehouse = _warehouse(ctx, create=True)
     warehouse.create_schema()
     try:
         report = run_import(
@@ -423,7 +584,7 @@ def kpi_summary(ctx: click.Context, day: dt.date | None, as_json: bool, chart: P
     day = day or _as_of(settings, None) - dt.timedelta(days=1)
     summary = daily_summary(_warehouse(ctx), day, zone=settings.timezone)
     if chart is not None:
-        _write_summary_chart(summary, chart)
+        _write_summary_chart(summary, _here(ctx, chart))
     if as_json:
         click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -547,17 +708,17 @@ def _print_why(report, current, baseline) -> None:
 @click.pass_context
 def ask(ctx: click.Context, question: str, as_of: dt.date | None, as_json: bool) -> None:
     """Ask Commercy a question, as in Teams, without Teams."""
-    from bot.documents import embedder, library, open_index, writer
+    from bot.documents import embedder, library, writer
     from bot.llm import assistant
-    from bot.state import State
     from dialogs.context import AskContext
     from dialogs.router import answer
 
     settings = _settings(ctx)
+    warehouse = _warehouse(ctx)
     # With an LLM, the examples people confirmed in Teams guide the CLI's answers too.
-    memory = State.from_url(settings.state_url).memory if settings.chat_model else None
-    documents = library(settings, open_index(settings), embedder(settings), writer(settings))
-    context = AskContext(warehouse=_warehouse(ctx), zone=settings.timezone,
+    memory = _state(settings).memory if settings.chat_model else None
+    documents = library(settings, _index(settings), embedder(settings), writer(settings))
+    context = AskContext(warehouse=warehouse, zone=settings.timezone,
                          as_of=_as_of(settings, as_of), library=documents,
                          assistant=assistant(settings, memory),
                          news_path=settings.news_path)  # fmt: skip
@@ -591,7 +752,28 @@ def serve(
     settings = _settings(ctx)
     port = port or settings.port
     playground_port = playground_port or settings.playground_port
-    run(settings, port=port, playground_port=playground_port if playground else None)
+    running = find_bot(settings.database_url)
+    if running is not None:
+        _fail(f"Commercy already runs on this warehouse (PID {running.pid}); stop it first, "
+              "or give this one its own COMMERCY_DATABASE_URL")  # fmt: skip
+    # Every store opened and checked before anything starts: a bad one is one line here,
+    # not a bot that answers each question with an apology.
+    try:
+        warehouse = open_warehouse(settings.database_url, create=False,
+                                   query_timeout_seconds=settings.query_timeout_seconds,
+                                   memory_limit=settings.warehouse_memory_limit)  # fmt: skip
+    except WarehouseError as exc:
+        _fail(_advice(exc))
+    ctx.obj.setdefault("opened", []).append(warehouse)
+    try:
+        warehouse.require_tables()
+    except WarehouseError as exc:
+        _fail(_advice(exc))
+    state, index = _state(settings), _index(settings)
+    run(
+        settings, port=port, playground_port=playground_port if playground else None,
+        warehouse=warehouse, state=state, index=index, commands=ctx.find_root().command,
+    )  # fmt: skip
 
 
 @cli.group()
@@ -739,14 +921,65 @@ def stream_replay(ctx: click.Context, speed: float, start_text: str | None,
         ]
     except ValueError as exc:
         _fail(f"--inject: {exc}")
-    warehouse = _warehouse(ctx)
+    warehouse = _warehouse(ctx, create=True)
     warehouse.create_schema()
+    stop = ctx.ensure_object(dict).get("stop")  # inside the bot: set when the caller goes
+
+    def sleep(seconds: float) -> None:
+        if stop is None:
+            time.sleep(seconds)
+        elif stop.wait(seconds):
+            raise KeyboardInterrupt  # replay() ends cleanly on it
+
     report = replay(
         warehouse, start=start, minutes=minutes, speed=speed, zone=zone, seed=seed,
-        scale=scale, incidents=incidents,
+        scale=scale, incidents=incidents, sleep=sleep,
         on_batch=_TenMinuteLog() if sys.stdout.isatty() else None,
     )  # fmt: skip
     click.echo(report.summary())
+
+
+@stream.command("inject")
+@click.argument("kind")
+@click.option(
+    "--in",
+    "in_minutes",
+    default=-30,
+    show_default=True,
+    type=click.IntRange(-180, 1440),
+    help="Minutes from now to its start; negative: it began that long ago, and the replay "
+    "rewrites those minutes of its own as they would have been, so the next 5-minute check "
+    "sees a whole look-back.",
+)
+@click.option(
+    "--minutes",
+    default=40,
+    show_default=True,
+    type=click.IntRange(1, 1440),
+    help="How long it lasts.",
+)
+@click.pass_context
+def stream_inject(ctx: click.Context, kind: str, in_minutes: int, minutes: int) -> None:
+    """Make the running bot's live replay produce an incident: checkout_bottleneck,
+    traffic_drop, conversion_drop or payment_errors. Its alert card follows in every
+    subscribed conversation."""
+    kinds = ("traffic_drop", "checkout_bottleneck", "conversion_drop", "payment_errors")
+    if kind not in kinds:
+        _fail(f"unknown incident {kind!r}: one of {', '.join(kinds)}")
+    obj = ctx.ensure_object(dict)
+    if not obj.get("inside_bot"):
+        _fail("no running `commercy serve` for this warehouse: start it (`make run`) and "
+              "inject again; `commercy stream replay --inject KIND@HH:MM` writes an incident "
+              "without the bot")  # fmt: skip
+    live = obj.get("live")
+    if live is None:
+        _fail("the bot runs without its live replay (COMMERCY_REPLAY=false): start it with "
+              "the replay to inject incidents")  # fmt: skip
+    try:
+        report = live.inject(kind, in_minutes=in_minutes, minutes=minutes)
+    except ValueError as exc:  # the replay stopped, or would not take it
+        _fail(str(exc))
+    click.echo(report)
 
 
 # -- documents (RAG) ---------------------------------------------------------------------
@@ -757,11 +990,10 @@ def stream_replay(ctx: click.Context, speed: float, start_text: str | None,
 @click.pass_context
 def index_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Index PDFs now: files, or folders (whose removed files then leave the index)."""
-    from bot.documents import open_indexer
     from rag_indexer.pipeline import SyncReport
     from rag_indexer.sources import FolderSource
 
-    indexer = open_indexer(_settings(ctx))
+    indexer = _indexer(_settings(ctx))
     logging.getLogger("rag_indexer").setLevel(logging.ERROR)  # the summary below says it all
     total = SyncReport()
     with _progress("indexing", total=len(paths)) as advance:
@@ -790,9 +1022,7 @@ def index_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @click.pass_context
 def search_command(ctx: click.Context, query: str, top: int, as_json: bool) -> None:
     """Search the indexed documents, as the bot does."""
-    from bot.documents import open_index
-
-    hits = open_index(_settings(ctx)).search(query, top=top)
+    hits = _index(_settings(ctx)).search(query, top=top)
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return
@@ -821,7 +1051,7 @@ def indexer_group(ctx: click.Context, folder: Path | None, container: str | None
     import signal
     import threading
 
-    from bot.documents import blob_source, folder_source, open_indexer
+    from bot.documents import blob_source, folder_source
     from rag_indexer.watch import watch
 
     settings = _settings(ctx)
@@ -832,7 +1062,7 @@ def indexer_group(ctx: click.Context, folder: Path | None, container: str | None
         source = blob_source(settings, container) if container else folder_source(settings, folder)
     except ValueError as exc:
         _fail(str(exc))
-    indexer = open_indexer(settings)
+    indexer = _indexer(settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -853,9 +1083,7 @@ def indexer_group(ctx: click.Context, folder: Path | None, container: str | None
 @click.pass_context
 def indexer_status(ctx: click.Context, as_json: bool) -> None:
     """The indexed documents, their passages, and the files in quarantine with why."""
-    from bot.documents import open_indexer
-
-    indexer = open_indexer(_settings(ctx))
+    indexer = _indexer(_settings(ctx))
     documents = indexer.index.documents()
     quarantine = indexer.state.quarantined()
     if as_json:

@@ -137,5 +137,5 @@ def test_generate_never_deletes_imported_data_without_replace(run, tmp_path: Pat
 
 def test_stats_on_an_empty_warehouse_says_what_to_do(run) -> None:
     result = CliRunner().invoke(cli, ["data", "stats"], obj={})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "commercy data generate" in result.output

@@ -104,7 +104,9 @@ class DriverReport:
         direction = 1 if (self.change or 0) >= 0 else -1
         every = [d for drivers in self.by_dimension.values() for d in drivers]
         pushing = [d for d in every if d.contribution * direction > 0 and d.segment != "(other)"]
-        return sorted(pushing, key=lambda d: (-d.concentration, -abs(d.contribution)))
+        # Names break ties, so every process ranks the same (segments come from sets).
+        return sorted(pushing, key=lambda d: (-d.concentration, -abs(d.contribution),
+                                              d.dimension, d.segment))  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,7 +185,7 @@ def explain(
                      total_now, report.change or 0.0)
             for segment in set(now) | set(then)
         ]  # fmt: skip
-        drivers.sort(key=lambda d: -abs(d.contribution))
+        drivers.sort(key=lambda d: (-abs(d.contribution), d.segment))
         report.by_dimension[dim] = _fold_tail(drivers, segments_per_dimension, dim)
     return report
 

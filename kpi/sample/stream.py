@@ -689,10 +689,12 @@ def _replay_minute(
     if already_replayed(warehouse, minute):
         pacer.restart()  # a resumed run catches up at once, then keeps pace
         return MinuteResult(minute, skipped=True)
+    # Drawn after the wait, so an incident added meanwhile (`commercy stream inject`
+    # appends to `incidents` while the replay runs) applies to this minute already.
+    pacer.wait_for_next()
     batch = minute_batch(
         minute, zone=zone, rng=minute_rng(seed, minute), scale=scale, incidents=incidents
     )
-    pacer.wait_for_next()
     warehouse.append_many([(table, batch[table]) for table in TABLES])
     revenue = pc.sum(batch[totals]["totalTransactionRevenue"]).as_py() or 0
     return MinuteResult(
@@ -717,6 +719,27 @@ def already_replayed(warehouse: Warehouse, minute: dt.datetime) -> bool:
     )
     with warehouse.engine.connect() as conn:
         return conn.execute(query).first() is not None
+
+
+def forget_live_minutes(warehouse: Warehouse, start: dt.datetime, end: dt.datetime) -> int:
+    """Delete the live sessions that start in [start, end), with everything that hangs
+    off them, in one transaction; how many sessions went. Generated and imported rows
+    are never touched (only live visitor ids match). Replaying those minutes again then
+    writes them anew: with an incident injected after the fact, as they would have been
+    with it."""
+    first, last = int(start.timestamp()), int(end.timestamp())
+    keys = (
+        select(sessions.c.session_key)
+        .where(sessions.c.visitStartTime >= first)
+        .where(sessions.c.visitStartTime < last)
+        .where(sessions.c.fullVisitorId.like(LIVE_VISITOR_PATTERN))
+    )
+    with warehouse.engine.begin() as conn:
+        hit_keys = select(hits.c.hit_key).where(hits.c.session_key.in_(keys))
+        conn.execute(hits_product.delete().where(hits_product.c.hit_key.in_(hit_keys)))
+        for table in (hits, totals, traffic, device_geo):
+            conn.execute(table.delete().where(table.c.session_key.in_(keys)))
+        return conn.execute(sessions.delete().where(sessions.c.session_key.in_(keys))).rowcount
 
 
 class _Pacer:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,41 @@ log = logging.getLogger(__name__)
 
 
 class WarehouseError(Exception):
-    """The warehouse cannot be reached or used; the message is safe to show a person."""
+    """The warehouse cannot be reached or used; the message is safe to show a person.
+
+    The subclasses name the state, so a caller can say what to do about it (the library
+    knows what is wrong, not which command fixes it)."""
+
+    def __init__(self, message: str, *, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where  # the file (DuckDB) or server, as a person would name it
+
+
+class WarehouseMissing(WarehouseError):
+    """No DuckDB file at the path (or its folder does not exist)."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process holds the DuckDB file (DuckDB admits one writing process)."""
+
+    def __init__(self, message: str, *, where: str = "", pid: int | None = None) -> None:
+        super().__init__(message, where=where)
+        self.pid = pid
+
+
+class WarehouseCorrupt(WarehouseError):
+    """The file is there but DuckDB cannot read it as a database."""
+
+
+class WarehouseEmpty(WarehouseError):
+    """The database opens but lacks `ga_data` tables."""
+
+    def __init__(self, message: str, *, where: str = "", missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message, where=where)
+        self.missing = missing
+
+
+_LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
 class Warehouse:
@@ -50,8 +85,36 @@ class Warehouse:
 
     dialect_name = "generic"
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, where: str = "") -> None:
         self.engine = engine
+        self.where = where or engine.url.render_as_string(hide_password=True)
+
+    def missing_tables(self) -> tuple[str, ...]:
+        """The `ga_data` tables (of the six) the warehouse lacks; () when all are there."""
+        with self.engine.connect() as conn:
+            have = {
+                name.lower()
+                for (name,) in conn.execute(
+                    text(
+                        "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES "
+                        "WHERE TABLE_SCHEMA = :schema"
+                    ),
+                    {"schema": SCHEMA},
+                )
+            }
+        return tuple(table.name for table in TABLES if table.name.lower() not in have)
+
+    def require_tables(self) -> None:
+        """Raise WarehouseEmpty unless the six `ga_data` tables exist."""
+        missing = self.missing_tables()
+        if len(missing) == len(TABLES):
+            raise WarehouseEmpty(f"no ga_data tables in {self.where}", where=self.where,
+                                 missing=missing)  # fmt: skip
+        if missing:
+            raise WarehouseEmpty(
+                f"{self.where} lacks the ga_data tables {', '.join(missing)}",
+                where=self.where, missing=missing,
+            )  # fmt: skip
 
     # -- schema ---------------------------------------------------------------------
     def create_schema(self) -> None:
@@ -288,36 +351,64 @@ class DuckDBWarehouse(Warehouse):
 
 
 def open_warehouse(
-    url: str, *, query_timeout_seconds: int = 30, memory_limit: str | None = None
+    url: str,
+    *,
+    query_timeout_seconds: int = 30,
+    memory_limit: str | None = None,
+    create: bool = True,
 ) -> Warehouse:
     """Connect to the warehouse at `url` (duckdb:///PATH or mssql+pyodbc://...).
 
     `memory_limit` caps DuckDB's buffer pool (a long-running bot wants a small one; a
-    bulk load, the default of 80 % of RAM). Options in the URL's query string win."""
+    bulk load, the default of 80 % of RAM). Options in the URL's query string win.
+    With `create` false a DuckDB file that does not exist is WarehouseMissing instead
+    of a new empty database (and its folder is not made): readers must not leave one."""
     parsed = make_url(url)
     if parsed.drivername == "duckdb":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, str] = {}
-        if memory_limit:
-            # Freed query memory goes back to the OS instead of the allocator's cache.
-            config = {"memory_limit": memory_limit, "allocator_flush_threshold": "8MB"}
-        config = {k: v for k, v in config.items() if k not in parsed.query}
-        try:
-            engine = create_engine(url, connect_args={"config": config} if config else {})
-            with engine.connect():
-                pass
-        except Exception as exc:  # duckdb raises its own IOException on a locked file
-            message = str(exc).splitlines()[0]
-            raise WarehouseError(
-                f"cannot open the DuckDB warehouse {parsed.database}: {message}"
-            ) from None
-        return DuckDBWarehouse(engine)
+        return _open_duckdb(url, parsed.database or ":memory:", dict(parsed.query),
+                            memory_limit=memory_limit, create=create)  # fmt: skip
     if parsed.drivername.startswith("mssql"):
         engine = create_engine(url, fast_executemany=True, pool_pre_ping=True)
         _set_statement_timeout(engine, query_timeout_seconds)
         return Warehouse(engine)
     raise WarehouseError(f"unsupported warehouse URL scheme {parsed.drivername!r}")
+
+
+def _open_duckdb(
+    url: str, database: str, query: dict[str, Any], *, memory_limit: str | None, create: bool
+) -> DuckDBWarehouse:
+    where = database
+    if database != ":memory:":
+        path = Path(database).expanduser()
+        if not path.exists() and not create:
+            raise WarehouseMissing(f"no warehouse at {where}", where=where)
+        if path.is_dir():
+            raise WarehouseCorrupt(f"{where} is a folder, not a DuckDB database", where=where)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str] = {}
+    if memory_limit:
+        # Freed query memory goes back to the OS instead of the allocator's cache.
+        config = {"memory_limit": memory_limit, "allocator_flush_threshold": "8MB"}
+    config = {k: v for k, v in config.items() if k not in query}
+    try:
+        engine = create_engine(url, connect_args={"config": config} if config else {})
+        with engine.connect():
+            pass
+    except Exception as exc:  # duckdb raises its own IOException on a locked file
+        message = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        if "Could not set lock" in message or "Conflicting lock" in message:
+            found = _LOCK_PID.search(message)
+            pid = int(found[1]) if found else None
+            held = f" (PID {pid})" if pid else ""
+            raise WarehouseLocked(f"{where} is in use by another process{held}", where=where,
+                                  pid=pid) from None  # fmt: skip
+        if "not a valid DuckDB database" in message or "Corrupt" in message:
+            raise WarehouseCorrupt(f"{where} is not a readable DuckDB database",
+                                   where=where) from None  # fmt: skip
+        raise WarehouseError(
+            f"cannot open the DuckDB warehouse {where}: {message}", where=where
+        ) from None
+    return DuckDBWarehouse(engine, where)
 
 
 @dataclass(frozen=True)
