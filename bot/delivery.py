@@ -184,9 +184,14 @@ class Deliverer:
 
     def _failed(self, delivery: Delivery, failure: SendFailed, report: DeliveryReport) -> None:
         status = failure.status
-        if status == 403:
+        if status in (403, 404):
+            # 403: the app was removed or blocked; 404 (ConversationNotFound): the chat is
+            # gone, e.g. a Playground conversation from an earlier run. Either way nothing
+            # will ever reach it: forget it instead of failing every card to it.
             log.warning(
-                "403 from %s: app removed or blocked; forgetting it", delivery.conversation_id
+                "%s from %s: the app was removed or the conversation is gone; forgetting it",
+                status,
+                delivery.conversation_id,
             )
             self.ledger.drop_conversation(delivery.conversation_id)
             self.conversations.forget(delivery.conversation_id)

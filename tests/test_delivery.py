@@ -1,5 +1,5 @@
 """Proactive delivery through the ledger: once each, none twice, under a failing
-connector; 403 forgets the conversation; subscriptions and their chat commands; and a bot
+connector; 403 and 404 forget the conversation; subscriptions and their chat commands; and a bot
 process killed with SIGKILL in the middle of delivering alerts, then started again: every
 card arrives, none twice (the bot runs as `commercy serve`, its own process, against a
 recording Bot Connector that refuses 30 % of sends, 429/503)."""
@@ -99,7 +99,10 @@ def test_every_alert_reaches_every_conversation_once_when_the_connector_fails_30
     asyncio.run(scenario())
 
 
-def test_403_forgets_the_conversation_and_stops_trying(settings, four_weeks, tmp_path):
+@pytest.mark.parametrize("refusal", ["forbidden", "missing"], ids=["403", "404"])
+def test_403_or_404_forgets_the_conversation_and_stops_trying(
+    settings, four_weeks, tmp_path, refusal
+):
     async def scenario():
         async with (
             running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
@@ -110,7 +113,7 @@ def test_403_forgets_the_conversation_and_stops_trying(settings, four_weeks, tmp
             ClientSession() as http,
         ):
             await install(http, base, connector, "gone")
-            connector.forbidden.add("gone")
+            getattr(connector, refusal).add("gone")
             state: State = app[STATE]
             state.ledger.enqueue("alert-1", ["gone"], CARD, "alert")
             report = await app[DELIVERER].deliver_due()

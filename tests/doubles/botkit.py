@@ -38,7 +38,8 @@ def free_port() -> int:
 class Connector:
     """Records every activity the bot posts, per conversation. `failures` (0..1) makes it
     refuse that share of posts with 429 (Retry-After: 0) or 503, as a loaded Teams does;
-    `forbidden` conversations answer 403 (app removed)."""
+    `forbidden` conversations answer 403 (app removed), `missing` ones 404
+    (ConversationNotFound: a chat that no longer exists)."""
 
     def __init__(self, *, failures: float = 0.0, seed: int = 0) -> None:
         self.sent: dict[str, list[dict]] = defaultdict(list)
@@ -47,6 +48,7 @@ class Connector:
         self.failures = failures
         self.refused = 0
         self.forbidden: set[str] = set()
+        self.missing: set[str] = set()
         self.updated: list[tuple[str, dict]] = []
         # hold_at = n: the n-th card accepted is recorded and its answer held back (the
         # bot waits, the card in flight) until release() - for killing a bot mid-send.
@@ -59,6 +61,8 @@ class Connector:
         conversation = request.match_info["conversation_id"]
         if conversation in self.forbidden:
             return web.json_response({"error": {"code": "MessageWritesBlocked"}}, status=403)
+        if conversation in self.missing:
+            return web.json_response({"error": {"code": "ConversationNotFound"}}, status=404)
         if self.failures and self._rng.random() < self.failures:
             self.refused += 1
             if self._rng.random() < 0.5:
