@@ -760,6 +760,7 @@ class _Reading:
     shift: str | None = None  # "the week before that": week, month, day, year or period
     segments: bool = False  # "데스크톱이랑 비교하면?": add a value to compare with
     read: list[tuple[int, int]] = field(default_factory=list)  # period, comparison, top N
+    typos: list[tuple[str, list[str]]] | None = None  # _typo_candidates, once computed
 
     @property
     def names_something(self) -> bool:
@@ -1304,7 +1305,10 @@ def _as_typed(text: str, word: str) -> str:
 
 def _typo_candidates(reading: _Reading) -> list[tuple[str, list[str]]]:
     """(word as typed, the catalog words it is one edit from) for each unknown word that is
-    one edit from any, each meaning once."""
+    one edit from any, each meaning once. Kept on the reading: parse, the route and the
+    "did you mean" buttons all ask."""
+    if reading.typos is not None:
+        return reading.typos
     if reading.morphs:
         unknown = [
             m for m in reading.morphs if reading.text[m.start : m.end] in reading.unknown_words
@@ -1321,6 +1325,7 @@ def _typo_candidates(reading: _Reading) -> list[tuple[str, list[str]]]:
                 if form not in (typed for typed, _ in found):
                     found.append((form, list(candidates.values())))
                 break
+    reading.typos = found
     return found
 
 
