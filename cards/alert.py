@@ -86,7 +86,7 @@ class AlertLike(Protocol):
     window_start: dt.datetime
     window_end: dt.datetime
     value: float
-    baseline_median: float
+    expected: float
     message_ko: str
     message_en: str
 
@@ -103,7 +103,7 @@ def alert_card(alert: AlertLike, *, lang: str, zone: dt.tzinfo | None = None) ->
         "🔴 Critical risk alert" if critical else "🟠 Risk alert",
     )
     message = alert.message_ko if code == "ko" else alert.message_en
-    normal = format_value(alert.baseline_median, unit, code)
+    normal = format_value(alert.expected, unit, code)
     body = [
         heading(title),
         text(message, weight="Bolder"),

@@ -171,7 +171,7 @@ class _Alert:
     window_start = dt.datetime(2026, 11, 23, 5, 0, tzinfo=dt.UTC)
     window_end = dt.datetime(2026, 11, 23, 5, 5, tzinfo=dt.UTC)
     value = 42.0
-    baseline_median = 3.0
+    expected = 3.0
     message_ko = "결제 단계에서 오래 머문 세션이 평소의 14배예요"
     message_en = "Sessions stuck at payment: 14x the usual"
 

@@ -232,8 +232,14 @@ class Thresholds:
 @dataclass(frozen=True)
 class Alert:
     """One alert. Times are aware datetimes in the reporting zone (the zone given to
-    `evaluate`); `window_start`..`window_end` is the look-back the rule judged, ending at
-    the check's `at`. `score` is the signed robust score (negative for drops)."""
+    `evaluate`); `window_start`..`window_end` is the stretch the rule judged, ending at
+    the check's `at`. `value` is what was seen there and `expected` what the baseline
+    weeks make usual for it at today's level; `score` is the surprise, -log10 of the
+    chance of a window at least this far from `expected` (3 = one in a thousand).
+
+    An incident that goes on is one *episode*: the first alert starts it, and every
+    later check that still fires returns an alert whose `episode_id` is the first one's
+    id, which the bot turns into an update of the card already sent."""
 
     rule: str
     severity: Severity
@@ -241,24 +247,41 @@ class Alert:
     window_end: dt.datetime
     scope: str
     value: float
-    baseline_median: float
-    baseline_mad: float
+    expected: float
     score: float
     message_ko: str
     message_en: str
+    onset: dt.datetime | None = None  # when the incident most likely began
+    episode_id: str = ""  # the episode's first alert_id; "" when this alert starts one
     details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def alert_id(self) -> str:
         """Stable across runs, processes and zones: the ledger de-duplicates on it."""
-        start = int(self.window_start.timestamp())
-        return hashlib.sha256(f"{self.rule}|{self.scope}|{start}".encode()).hexdigest()[:20]
+        end = int(self.window_end.timestamp())
+        return hashlib.sha256(f"{self.rule}|{self.scope}|{end}".encode()).hexdigest()[:20]
+
+    @property
+    def episode(self) -> str:
+        """The id of the card this alert belongs on: its episode's first alert."""
+        return self.episode_id or self.alert_id
+
+    @property
+    def is_update(self) -> bool:
+        """A later check of an episode already alerted: update its card, send no new one."""
+        return self.episode != self.alert_id
+
+    @property
+    def lasted(self) -> dt.timedelta | None:
+        """From the estimated onset to this check."""
+        return self.window_end - self.onset if self.onset is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["alert_id"] = self.alert_id
-        data["window_start"] = self.window_start.isoformat()
-        data["window_end"] = self.window_end.isoformat()
+        for key in ("window_start", "window_end", "onset"):
+            moment = getattr(self, key)
+            data[key] = moment.isoformat() if moment is not None else None
         return data
 
     @classmethod
@@ -266,8 +289,11 @@ class Alert:
         """The alert `to_dict` wrote (a ledger keeps them to pass back as `previous`)."""
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in names}
-        for key in ("window_start", "window_end"):
-            values[key] = dt.datetime.fromisoformat(data[key])
+        if "expected" not in values:  # written before issue 19 named it
+            values["expected"] = data.get("baseline_median", 0.0)
+        for key in ("window_start", "window_end", "onset"):
+            if values.get(key) is not None:
+                values[key] = dt.datetime.fromisoformat(values[key])
         return cls(**values)
 
 
@@ -892,8 +918,7 @@ def _alert(check: Check, zone: ZoneInfo) -> Alert:
         window_end=check.window_end.astimezone(zone),
         scope=check.scope,
         value=check.value,
-        baseline_median=check.median,
-        baseline_mad=check.mad,
+        expected=check.median,
         score=check.score,
         message_ko=ko,
         message_en=en,
