@@ -69,11 +69,10 @@ ONSETS_UTC = {
         dt.datetime(2026, 3, 11, 9, 41, tzinfo=UTC),
     ),
 }
-# Which alerts count as catching each kind. Payment errors have no rule of their own:
-# whatever the check notices first (conversion, revenue, bottleneck at /payment) counts.
+# Which alerts count as catching each kind.
 FITTING_RULES: dict[str, frozenset[str]] = {
     "traffic_drop": frozenset({"traffic_drop"}),
-    "payment_errors": frozenset(RULES),
+    "payment_errors": frozenset({"error_spike", "conversion_drop", "revenue_drop"}),
     "checkout_bottleneck": frozenset({"checkout_bottleneck", "conversion_drop"}),
     "conversion_drop": frozenset({"conversion_drop"}),
 }
@@ -170,7 +169,7 @@ def detect(
             fitting = [a for a in new if a.rule in FITTING_RULES[kind]]
             if fitting:
                 return (at - onset) / dt.timedelta(minutes=1), fitting[0].rule, others
-            others += len(new)
+            others += sum(not a.is_update for a in new)  # an episode's updates are one alert
         return None, None, others
     finally:
         warehouse.close()

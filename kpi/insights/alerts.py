@@ -1,48 +1,76 @@
 """Risk alerts: the rules the scheduler runs every 5 minutes, against the warehouse.
 
-Every rule compares what happened just before `at` with the same weekday and time of
-day in the past 4..8 weeks, robustly (median and MAD), requires a minimum volume, and
-fires only when the change is both *surprising* (a robust score) and *large* (a minimum
-relative change), so tiny absolute moves at quiet hours stay quiet.
+Every rule asks one question of counts: given what the same weekday and time of day in
+the past 4..8 weeks make usual for this stretch, at today's level of traffic, how likely
+is a stretch at least this far off by chance alone? That chance is a tail probability of
+the count (Poisson for sessions, orders and error sessions, binomial for bounces among
+sessions, kpi/insights/tails.py), and the rule's score is its *surprise*, -log10 of the
+chance corrected for the stretches tried: 3 is one in a thousand. A rule fires when the
+surprise passes its `warning_score` *and* the change is large (`min_relative_change`),
+so tiny absolute moves at quiet hours stay quiet. Counts work from the first minutes of
+an incident, where a z-score over past weeks' medians needs half an hour of data.
 
 The rules (names are stable: the alert ledger, cards and settings use them):
 
-- ``checkout_bottleneck`` (scope ``step:/payment.html`` etc.): the original Commercy
-  drop-off rule done right. Sessions whose last hit (as of the window's end) fell in the
-  look-back on a funnel step, after a dwell longer than that step's usual p90. The dwell
-  of a last hit is its time minus the time of the hit before it (hitNumber - 1): GA
-  records nothing after the last hit, so the time spent on an exit page is unknowable;
-  what *is* recorded is how long the visitor took to get there, and a slow or failing
-  step (a payment page that hangs, a form that fights back, kpi/sample/stream.py's repeat view
-  5-15 minutes later) shows up exactly there. "Usual" is the step's p90 over every hit
-  on it on the same weekday of the baseline weeks.
-- ``traffic_drop`` / ``traffic_spike`` (scope ``store``): sessions started.
-- ``conversion_drop``: ``conversion_rate`` = transactions / sessions (the catalog's
-  definition) of the sessions whose last activity fell in the look-back.
-- ``revenue_drop``: ``revenue`` of those sessions.
-- ``bounce_spike``: ``bounce_rate`` of those sessions.
+- ``traffic_drop`` / ``traffic_spike`` (scope ``store``): sessions started. A scan over
+  the last 1..30 minutes (each minute a stretch ending at the check; the surprise pays
+  for the 30 looks): an outage shows in the first minutes after it starts, and the
+  stretch that scores best is where it began. "About 18 sessions expected in 8 minutes,
+  2 seen, since about 14:35." Expected = the past weeks' sessions in the 30 minutes
+  before the same wall time, trimmed mean, at today's level, per minute of the stretch.
+  Physics: a drop to 10 % scores 3 only when the stretch was expected to hold about 17
+  sessions (`tails.detection_limit`): 8 minutes of the sample store's US daytime, 11 of
+  its US night.
+- ``error_spike`` (scope ``error:CATEGORY / ACTION`` or ``error:page TITLE``): sessions
+  with an error hit of one type: an EVENT whose category or action reads like an error
+  (`error_patterns`: "Checkout Error / Payment Declined") or a page whose title does
+  ("Page Unavailable"), in the look-back. Expected = that type's error sessions per
+  session over the baseline weeks' whole same weekdays (half an error when there were
+  none: a type never seen is not impossible) x the sessions started in the look-back.
+  An error type the baseline never had raises a warning at its first session; one the
+  store has every day needs many more.
+- ``checkout_bottleneck`` (scope ``step:/payment.html`` etc.): sessions that viewed a
+  funnel step again right after viewing it, after waiting longer than that step's usual
+  p90 (over every hit on it on the baseline days): the reload of a page that does not
+  move on (kpi/sample/stream.py's checkout_bottleneck does exactly that). Expected =
+  such sessions per session on the baseline days x the sessions started in the look-
+  back. Needs two sessions: one visitor reloading is a person, two is a pattern.
+- ``conversion_drop``: transactions of the sessions whose last activity fell in the
+  look-back, against those sessions x the past weeks' pooled conversion rate.
+- ``revenue_drop``: ``revenue`` of those sessions; order values are heavy-tailed, so
+  this one rule keeps a normal approximation of the compound Poisson sum (12 hours and
+  at least 12 usual orders make it fair).
+- ``bounce_spike``: bounces among the sessions that ended in the look-back (binomial).
 
-Time. A window is ``[at - window, at)``; rules on thin data look further back
-(``lookback_minutes``; the sample store has ~10 sessions and ~0.1 orders per 5 minutes,
-so a 5-minute conversion rate is noise). Traffic counts a session when it starts; the
-other rules count it at its last activity (``visitStartTime + timeOnSite``), when its
-outcome is known: counting by start would compare the current window's half-finished
-sessions with finished ones in past weeks and see a conversion drop every evening.
-The bottleneck rule likewise sees each session as of `at` (hits after it do not exist
-yet), since live batches hold whole sessions from their first minute.
+Overdispersion. Conversion and bounces vary from week to week more than chance alone
+says; their counts are divided by the past weeks' own dispersion (quasi-Poisson,
+Pearson's statistic over the weeks, at least 1) before the tail is read.
 
-Baseline. The past weeks' counts and sums are first scaled by the store's level (its
+Episodes. An incident that goes on is one episode: while a rule and scope keep firing
+(alerts less than its `cooldown_minutes` apart), each check returns an alert whose
+`episode_id` is the first one's, the bot updates that one card in place, the onset is
+the earliest seen, and the severity never goes down; it becomes critical when the
+evidence is overwhelming (`critical_score` and `critical_relative_change`) or when the
+episode has lasted `persist_minutes`.
+
+Time. A window is ``[at - window, at)``. Traffic counts a session when it starts; the
+conversion, revenue and bounce rules count it at its last activity (``visitStartTime +
+timeOnSite``), when its outcome is known; hits count at their own time, and each check
+sees the hits before `at` only (live batches hold whole sessions from their first
+minute).
+
+Baseline level. Past weeks' counts and sums are scaled by the store's level (its
 sessions in the 7 days before each week's window, against the 7 days before now), so a
 seasonal ramp such as October to Black Friday is not read as a spike, nor December as a
-drop; rates need no scaling.
+drop; rates need no scaling, and the per-session rates of errors and reloads are
+multiplied by today's own sessions.
 
-Cost. Every query filters ``Sessions.visitStartTime`` on constant ranges (the look-back
-of each week), so DuckDB's zone maps skip the rest of the year and Azure SQL seeks its
-index. Commercy's ``Totals`` and ``Hits`` carry the session's start (``sessionStartTime``) as an
-extra column, and the queries filter on it too, so the cost does not grow with history
-(``bench/bench_alerts.py``). A ``ga_data`` without it (the bare GA schema) gets the same
-answers through the join, which on DuckDB (no indexes here) reads each table's
-``session_key`` column once per check.
+Cost. Two queries a check. Every query filters ``Sessions.visitStartTime`` on constant
+ranges, so DuckDB's zone maps skip the rest of the year and Azure SQL seeks its index.
+Commercy's ``Totals`` and ``Hits`` carry the session's start (``sessionStartTime``) as
+an extra column, and the queries filter on it too, so the cost does not grow with
+history (``bench/bench_alerts.py``). A ``ga_data`` without it (the bare GA schema) gets
+the same answers through the join.
 
 Pure library: thresholds come in as arguments, nothing here reads settings or knows
 Bot Framework. Deterministic: the same warehouse, `at`, thresholds and `previous` give
@@ -60,6 +88,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from kpi.insights.tails import binomial_sf, normal_cdf, poisson_cdf, poisson_sf, surprise
 from kpi.metrics.catalog import METRICS
 from kpi.metrics.units import format_value
 from kpi.storage.warehouse import Warehouse
@@ -67,9 +96,10 @@ from kpi.storage.warehouse import Warehouse
 Severity = Literal["warning", "critical"]
 Direction = Literal["drop", "spike"]
 
-MAD_SCALE = 1.4826  # MAD x this estimates the standard deviation of a normal sample
 MICROS = 1_000_000  # money columns hold USD micros
 WEEK = dt.timedelta(days=7)
+# A count never seen in the baseline is not impossible: half of one (Jeffreys' prior).
+UNSEEN = 0.5
 
 # The Google Merchandise Store's funnel steps, where a visitor who stops has dropped
 # out of a purchase (the sample model uses the same paths). /ordercompleted.html is a
@@ -81,9 +111,15 @@ STEP_LABELS = {
     "/payment.html": ("결제", "payment"),
     "/revieworder.html": ("주문 확인", "order review"),
 }
+# What an error hit's event category or action, or an error page's title, contains
+# (lower case, SQL LIKE): GA stores log declines, exceptions and 404 pages this way
+# ("Page Unavailable" in the Google Merchandise Store's export).
+ERROR_PATTERNS = ("%error%", "%fail%", "%declin%", "%exception%", "%unavailable%",
+                  "%not found%", "%오류%", "%에러%", "%실패%")  # fmt: skip
 
 RULES = (
     "checkout_bottleneck",
+    "error_spike",
     "traffic_drop",
     "traffic_spike",
     "conversion_drop",
@@ -100,25 +136,25 @@ class RuleThresholds:
     """When one rule fires.
 
     `min_volume` is the evidence a rule needs before it may speak, in the rule's own
-    unit: for the drop rules the baseline's median volume (sessions for traffic_drop,
-    *expected* transactions for conversion_drop, transactions for revenue_drop), for
-    the spike rules the current count (sessions, bounced sessions, lingering sessions).
+    unit: for the drop rules the *expected* volume (sessions for traffic_drop, orders
+    for conversion_drop and revenue_drop), for the others the count seen (sessions,
+    bounced sessions, error sessions, reloading sessions).
 
-    The score is robust: (value - baseline median) / scale, where scale is the larger
-    of 1.4826 x MAD of the past weeks and the sampling noise the current value has even
-    when nothing changed (Poisson for counts, binomial for rates, compound Poisson for
-    revenue); with 4-8 weeks the MAD alone is often 0. A rule raises a warning when the
-    score passes `warning_score` in its direction *and* the relative change passes
-    `min_relative_change`; critical needs both critical figures.
+    Scores are surprises, -log10 of the chance of a stretch at least this far from the
+    expected by chance alone, corrected for the stretches tried: `warning_score` 3 is
+    one in a thousand, and each +1 makes a rule ten times harder to fire. A rule raises
+    a warning when the surprise passes `warning_score` in its direction *and* the
+    relative change passes `min_relative_change`; critical needs both critical figures
+    (or an episode that lasts, `Thresholds.persist_minutes`).
     """
 
     lookback_minutes: int
     min_volume: float
     warning_score: float
     critical_score: float
-    min_relative_change: float  # a fraction of the baseline median: 0.4 = 40 %
+    min_relative_change: float  # a fraction of the expected: 0.4 = 40 %
     critical_relative_change: float
-    cooldown_minutes: int  # the same rule and scope stay quiet this long after an alert
+    cooldown_minutes: int  # alerts of one rule and scope this close are one episode
 
     def __post_init__(self) -> None:
         if self.lookback_minutes < 1 or self.cooldown_minutes < 0 or self.min_volume < 0:
@@ -133,7 +169,7 @@ class RuleThresholds:
 class Thresholds:
     """Every knob of the risk check, with defaults measured on the sample store (scale 1,
     ~2,500 sessions and ~30 orders a day): about one false alert a clean week at most
-    (bench/bench_alerts.py counts them). A bigger store can shorten the look-backs."""
+    (bench/bench_alerts.py counts them; bench/bench_detect.py times the detection)."""
 
     # The check's cadence: the scheduler evaluates [at - 5 min, at) on 5-minute marks.
     window_minutes: int = 5
@@ -145,23 +181,33 @@ class Thresholds:
     # most; bounds the range of start times read (the sample's longest is ~2 h).
     session_span_minutes: int = 240
     funnel_steps: tuple[str, ...] = FUNNEL_STEPS
+    error_patterns: tuple[str, ...] = ERROR_PATTERNS
     # Trend: counts and sums of a past week are scaled by how busy the store was in the
     # `level_days` days before now against the same days before that week's window, so
     # a season's ramp (October to Black Friday) does not read as a spike. 0 turns it off.
     level_days: int = 7
     dwell_percentile: float = 0.9  # "longer than usual" = above this quantile
     min_dwell_samples: int = 20  # fewer hits on a step in the baseline: no usual dwell
+    # An episode still firing this long after its first alert is critical.
+    persist_minutes: int = 10
 
-    # 4+ sessions lingering at one step in 30 minutes where past weeks had about none
-    # (the original rule fired at a fixed 17 a 5-minute window, on far more traffic).
+    # Two sessions reloading a checkout step after a long wait, where the baseline had
+    # about none at this traffic.
     checkout_bottleneck: RuleThresholds = RuleThresholds(
-        lookback_minutes=30, min_volume=4, warning_score=4.0, critical_score=8.0,
+        lookback_minutes=30, min_volume=2, warning_score=3.0, critical_score=6.0,
         min_relative_change=1.0, critical_relative_change=2.0, cooldown_minutes=60,
     )  # fmt: skip
-    # ~60 sessions in 30 minutes: a 40 % drop is ~4 standard deviations.
+    # An error type the baseline never had warns at its first session (about 2.8-3.3
+    # at the sample's volume); a daily one needs many more.
+    error_spike: RuleThresholds = RuleThresholds(
+        lookback_minutes=15, min_volume=1, warning_score=2.5, critical_score=6.0,
+        min_relative_change=1.0, critical_relative_change=3.0, cooldown_minutes=60,
+    )  # fmt: skip
+    # Half the sessions gone and one chance in a thousand (after the 30 looks); critical
+    # at 80 % gone and one in a million.
     traffic_drop: RuleThresholds = RuleThresholds(
-        lookback_minutes=30, min_volume=30, warning_score=4.0, critical_score=6.0,
-        min_relative_change=0.4, critical_relative_change=0.7, cooldown_minutes=60,
+        lookback_minutes=30, min_volume=5, warning_score=3.0, critical_score=6.0,
+        min_relative_change=0.5, critical_relative_change=0.8, cooldown_minutes=60,
     )  # fmt: skip
     # Twice the usual traffic at least: campaigns and bots, not a busy afternoon.
     traffic_spike: RuleThresholds = RuleThresholds(
@@ -171,17 +217,17 @@ class Thresholds:
     # Orders are rare (~2 an hour at best): 6 hours and at least 8 expected orders
     # before a drop can be told from chance; quiet hours stay silent.
     conversion_drop: RuleThresholds = RuleThresholds(
-        lookback_minutes=360, min_volume=8, warning_score=3.0, critical_score=4.5,
+        lookback_minutes=360, min_volume=8, warning_score=3.0, critical_score=5.0,
         min_relative_change=0.5, critical_relative_change=0.8, cooldown_minutes=360,
     )  # fmt: skip
     # Order values are heavy-tailed: revenue needs a whole half day and a deep fall.
     revenue_drop: RuleThresholds = RuleThresholds(
-        lookback_minutes=720, min_volume=12, warning_score=3.0, critical_score=4.5,
+        lookback_minutes=720, min_volume=12, warning_score=3.0, critical_score=5.0,
         min_relative_change=0.6, critical_relative_change=0.9, cooldown_minutes=720,
     )  # fmt: skip
     # Half of all sessions bounce; +30 % (50 % -> 65 %) over an hour's sessions.
     bounce_spike: RuleThresholds = RuleThresholds(
-        lookback_minutes=60, min_volume=40, warning_score=4.5, critical_score=6.5,
+        lookback_minutes=60, min_volume=40, warning_score=5.0, critical_score=9.0,
         min_relative_change=0.3, critical_relative_change=0.5, cooldown_minutes=60,
     )  # fmt: skip
 
@@ -194,6 +240,8 @@ class Thresholds:
             raise ValueError("level_days is at most 7: the weeks' levels must not overlap")
         if not 0 < self.dwell_percentile < 1:
             raise ValueError("dwell_percentile must lie between 0 and 1")
+        if self.persist_minutes < 0:
+            raise ValueError("persist_minutes must not be negative")
         for name in RULES:
             if self.rule(name).lookback_minutes < self.window_minutes:
                 raise ValueError(
@@ -218,7 +266,8 @@ class Thresholds:
             if rule and rule in RULES and name in rule_fields:
                 per_rule.setdefault(rule, {})[name] = value
             elif not rule and name in own_fields:
-                top[name] = tuple(value) if name == "funnel_steps" else value
+                is_list = name in ("funnel_steps", "error_patterns")
+                top[name] = tuple(value) if is_list else value
             else:
                 raise ValueError(f"unknown alert threshold {key!r}")
         for rule, changes in per_rule.items():
@@ -300,22 +349,23 @@ class Alert:
 @dataclass(frozen=True)
 class Check:
     """The verdict of one rule on one scope at one `at`, fired or not (for "Why?",
-    the CLI's verbose view and the false-positive bench)."""
+    the CLI's verbose view and the false-positive bench). `window_start` is the start of
+    the stretch judged (for traffic, the best-scoring one); `value` was seen there and
+    `expected` is usual; `score` is the surprise."""
 
     rule: str
     scope: str
     window_start: dt.datetime
     window_end: dt.datetime
     value: float | None
-    baseline: tuple[float, ...]  # the past weeks' values, most recent first
-    median: float | None
-    mad: float | None
-    scale: float | None
+    expected: float | None
     score: float | None
     relative_change: float | None
     volume: float | None
     severity: Severity | None
     reason: str  # "alert", "normal", "low volume", "short history"
+    onset: dt.datetime | None = None
+    baseline: tuple[float, ...] = ()  # the past weeks' values, most recent first
     details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -333,17 +383,18 @@ def evaluate(
     """The alerts the check at `at` raises: critical first, then by rule and scope.
 
     `at` is the end of the window; a naive `at` is wall time in `zone`. `previous` are
-    alerts already raised: an alert of the same rule and scope raised by an earlier check
-    less than the rule's cooldown ago silences this one (re-evaluating the same `at`
-    returns the same alerts, which the ledger recognises by `alert_id`).
+    alerts already raised by earlier checks: a firing rule and scope with an alert there
+    less than its cooldown ago continue that episode (see the module doc). Alerts of
+    this same check or later ones in `previous` are ignored, so re-evaluating the same
+    `at` returns the same alerts, which the ledger recognises by `alert_id`.
     """
     alerts = []
     for check in run_checks(warehouse, at, zone=zone, thresholds=thresholds):
         if check.severity is None:
             continue
-        if _cooling_down(check, previous, thresholds.rule(check.rule).cooldown_minutes):
-            continue
-        alerts.append(_alert(check, zone))
+        limits = thresholds.rule(check.rule)
+        episode = _episode(check, previous, limits.cooldown_minutes)
+        alerts.append(_alert(check, zone, episode, thresholds.persist_minutes))
     alerts.sort(key=lambda a: (a.severity != "critical", RULES.index(a.rule), a.scope))
     return alerts
 
@@ -355,18 +406,43 @@ def run_checks(
     zone: ZoneInfo,
     thresholds: Thresholds = Thresholds(),
 ) -> list[Check]:
-    """Every rule's verdict at `at`, before cooldowns: two queries in all."""
+    """Every rule's verdict at `at`, before episodes: two queries in all."""
     plan = _plan(warehouse, at, zone, thresholds)
     if len(plan.weeks) - 1 < thresholds.min_baseline_weeks:
         return [_short_history(plan, name, thresholds) for name in RULES]
     time_columns = _time_columns(warehouse)
     session_rows = warehouse.query(*_session_sql(plan, thresholds, "Totals" in time_columns))
-    hit_rows = warehouse.query(*_bottleneck_sql(plan, thresholds, "Hits" in time_columns))
+    hit_rows = warehouse.query(*_hits_sql(plan, thresholds, "Hits" in time_columns))
     by_week = {int(row["k"]): row for row in session_rows}
     levels = _level_factors(plan, by_week)
-    checks = _bottleneck_checks(plan, thresholds, hit_rows, levels)
+    exposure = _exposure(hit_rows)
+    checks = _bottleneck_checks(plan, thresholds, hit_rows, exposure)
+    checks += _error_checks(plan, thresholds, hit_rows, exposure)
     checks += _store_checks(plan, thresholds, by_week, levels)
     return checks
+
+
+def _episode(check: Check, previous: Sequence[Alert], cooldown_minutes: int) -> list[Alert]:
+    """The alerts of the episode `check` continues, oldest first: alerts of the same rule
+    and scope from earlier checks, each less than the cooldown after the one before,
+    the last less than the cooldown before this check. Empty: a new episode."""
+    gap = dt.timedelta(minutes=cooldown_minutes)
+    same = sorted(
+        (
+            a
+            for a in previous
+            if a.rule == check.rule and a.scope == check.scope and a.window_end < check.window_end
+        ),
+        key=lambda a: a.window_end,
+    )
+    episode: list[Alert] = []
+    reach = check.window_end
+    for alert in reversed(same):
+        if reach - alert.window_end >= gap:
+            break
+        episode.insert(0, alert)
+        reach = alert.window_end
+    return episode
 
 
 # -- the weeks compared ----------------------------------------------------------------
@@ -460,18 +536,44 @@ def _week_values(plan: _Plan) -> str:
     return ", ".join(f"({k}, CAST({end} AS BIGINT))" for k, end in enumerate(plan.weeks))
 
 
-def _session_sql(plan: _Plan, t: Thresholds, totals_has_time: bool) -> tuple[str, dict]:
-    """One row per week: the volumes of every store-wide rule over its own look-back."""
-    at_end = {name: 60 * t.rule(name).lookback_minutes for name in RULES}
-    by_end = max(at_end[n] for n in ("conversion_drop", "revenue_drop", "bounce_spike"))
-    reach = max(
-        at_end["traffic_drop"], at_end["traffic_spike"], by_end + 60 * t.session_span_minutes
+# -- SQL ---------------------------------------------------------------------------------
+#
+# Plain SQL that DuckDB and Azure SQL both run: VALUES lists, CASE, window functions,
+# times in integer milliseconds (no division, whose integer/float meaning differs).
+# Numbers are formatted into the text (they are ints computed here); strings are bound.
+
+
+def _ranges(column: str, ranges: Iterable[tuple[int, int]]) -> str:
+    """`column` within any of the half-open ranges: constants the scan can prune on."""
+    return " OR ".join(f"({column} >= {lo} AND {column} < {hi})" for lo, hi in ranges)
+
+
+def _week_of(column: str, ranges: Sequence[tuple[int, int]]) -> str:
+    whens = " ".join(
+        f"WHEN {column} >= {lo} AND {column} < {hi} THEN {k}" for k, (lo, hi) in enumerate(ranges)
     )
+    return f"CASE {whens} END"
+
+
+def _week_values(plan: _Plan) -> str:
+    # BIGINT: DuckDB types a bare literal INTEGER, and seconds x 1000 overflow that.
+    return ", ".join(f"({k}, CAST({end} AS BIGINT))" for k, end in enumerate(plan.weeks))
+
+
+def _scan_minutes(t: Thresholds) -> int:
+    """How many one-minute stretches the traffic rules scan: their look-back."""
+    return max(t.traffic_drop.lookback_minutes, t.traffic_spike.lookback_minutes)
+
+
+def _session_sql(plan: _Plan, t: Thresholds, totals_has_time: bool) -> tuple[str, dict]:
+    """One row per week: sessions started in each of the last minutes (`m0` the minute
+    before `at`), and the volumes of the store-wide rules over their own look-backs."""
+    at_end = {name: 60 * t.rule(name).lookback_minutes for name in RULES}
+    scan = _scan_minutes(t)
+    by_end = max(at_end[n] for n in ("conversion_drop", "revenue_drop", "bounce_spike"))
+    reach = max(60 * scan, by_end + 60 * t.session_span_minutes)
     ranges = [(end - reach, end) for end in plan.weeks]
     ended = "(c.visitStartTime + COALESCE(t.timeOnSite, 0))"
-
-    def started_within(rule: str) -> str:
-        return f"c.visitStartTime >= w.at_s - {at_end[rule]}"
 
     def ended_within(rule: str) -> str:
         return f"{ended} >= w.at_s - {at_end[rule]} AND {ended} < w.at_s"
@@ -480,8 +582,11 @@ def _session_sql(plan: _Plan, t: Thresholds, totals_has_time: bool) -> tuple[str
     # which a parallel scan adds them cannot change a verdict in its last digit.
     micros = "COALESCE(t.totalTransactionRevenue, 0)"
     columns = {
-        "traffic_drop_sessions": f"CASE WHEN {started_within('traffic_drop')} THEN 1 ELSE 0 END",
-        "traffic_spike_sessions": f"CASE WHEN {started_within('traffic_spike')} THEN 1 ELSE 0 END",
+        f"m{j}": (
+            f"CASE WHEN c.visitStartTime >= w.at_s - {60 * (j + 1)} "
+            f"AND c.visitStartTime < w.at_s - {60 * j} THEN 1 ELSE 0 END"
+        )
+        for j in range(scan)
     }
     for rule in ("conversion_drop", "revenue_drop", "bounce_spike"):
         columns[f"{rule}_sessions"] = f"CASE WHEN {ended_within(rule)} THEN 1 ELSE 0 END"
@@ -533,74 +638,109 @@ LEFT JOIN levels l ON l.k = w.k"""
     return sql, {}
 
 
-def _bottleneck_sql(plan: _Plan, t: Thresholds, hits_has_time: bool) -> tuple[str, dict]:
-    """Rows ('usual', step, NULL, p-quantile dwell ms, samples) from the baseline days and
-    ('exits', step, week, exits with a dwell, of which lingering) for each week's look-back.
+def _hits_sql(plan: _Plan, t: Thresholds, hits_has_time: bool) -> tuple[str, dict]:
+    """The hit-level evidence, as rows (kind, step, k, a, b, c):
 
-    Each week's sessions are seen as of that week's `at`: only hits before it count, so
-    the current window (which may hold sessions still in progress) and past weeks (whose
-    sessions have long ended) are judged alike.
+    - ('usual', step, NULL, p-quantile dwell ms, samples, NULL) from the baseline days;
+    - ('reloads', step, 0 now | 1 baseline days, sessions, earliest wait start ms, NULL):
+      sessions that viewed the step right after viewing it, after longer than usual;
+    - ('errors', type, 0 | 1, sessions, earliest error ms, error hits), the type being
+      'event' or 'page' and the label in the extra columns `label`, `path`;
+    - ('exposure', NULL, 0 | 1, sessions started in the bottleneck's look-back, in the
+      error rule's look-back; both: sessions on the baseline days).
+
+    Now is seen as of `at`: only hits before it, in each rule's look-back.
     """
-    lookback_ms = 60_000 * t.checkout_bottleneck.lookback_minutes
-    reach = 60 * (t.checkout_bottleneck.lookback_minutes + t.session_span_minutes)
-    windows = [(end - reach, end) for end in plan.weeks]
+    bottleneck_ms = 60_000 * t.checkout_bottleneck.lookback_minutes
+    errors_ms = 60_000 * t.error_spike.lookback_minutes
+    lookback = max(t.checkout_bottleneck.lookback_minutes, t.error_spike.lookback_minutes)
+    at_s = plan.weeks[0]
+    now = (at_s - 60 * (lookback + t.session_span_minutes), at_s)
     steps = {f"step{i}": path for i, path in enumerate(t.funnel_steps)}
+    patterns = {f"error{i}": pattern for i, pattern in enumerate(t.error_patterns)}
     on_step = f"h.pagePath IN ({', '.join(':' + name for name in steps)})"
+
+    def like_any(column: str) -> str:
+        return " OR ".join(f"LOWER({column}) LIKE :{name}" for name in patterns) or "1 = 0"
+
     per_mille = round(t.dwell_percentile * 1000)
     hits_time = ""
     if hits_has_time:
-        hits_time = f"AND ({_ranges('h.sessionStartTime', [*windows, *plan.day_ranges])})"
+        hits_time = f"AND ({_ranges('h.sessionStartTime', [now, *plan.day_ranges])})"
+    # The sessions that could have reloaded or erred now: those started in each look-back.
+    reload_from = at_s - 60 * t.checkout_bottleneck.lookback_minutes
+    error_from = at_s - 60 * t.error_spike.lookback_minutes
     sql = f"""
 WITH candidates AS (
   SELECT s.session_key, s.visitStartTime,
-    {_week_of("s.visitStartTime", windows)} AS k,
-    CASE WHEN {_ranges("s.visitStartTime", plan.day_ranges)} THEN 1 ELSE 0 END AS in_days
+    CASE WHEN {_ranges("s.visitStartTime", [now])} THEN 0 ELSE 1 END AS k
   FROM ga_data.Sessions s
-  WHERE {_ranges("s.visitStartTime", [*windows, *plan.day_ranges])}
+  WHERE {_ranges("s.visitStartTime", [now, *plan.day_ranges])}
 ),
 timed AS (
-  SELECT c.session_key, c.k, c.in_days, w.at_s, h.pagePath, h.hitNumber,
-    c.visitStartTime * 1000 + h.time AS at_ms
+  SELECT c.session_key, c.k, h.pagePath, h.hitNumber, h.hitType, h.eventCategory,
+    h.eventAction, h.pageTitle, c.visitStartTime * 1000 + h.time AS at_ms
   FROM candidates c
   JOIN ga_data.Hits h ON h.session_key = c.session_key {hits_time}
-  LEFT JOIN (VALUES {_week_values(plan)}) AS w(k, at_s) ON w.k = c.k
+),
+seen AS (
+  SELECT * FROM timed WHERE k = 1 OR at_ms < {at_s} * CAST(1000 AS BIGINT)
 ),
 step_hits AS (
-  SELECT h.session_key, h.k, h.in_days, h.at_s, h.pagePath, h.hitNumber, h.at_ms,
-    h.at_ms - prior.at_ms AS dwell_ms
-  FROM timed h
-  JOIN timed prior ON prior.session_key = h.session_key
-    AND prior.hitNumber = h.hitNumber - 1
+  SELECT h.session_key, h.k, h.pagePath, h.at_ms, h.hitType,
+    h.at_ms - prior.at_ms AS dwell_ms, prior.at_ms AS prior_ms,
+    CASE WHEN prior.pagePath = h.pagePath AND prior.hitType = 'PAGE' AND h.hitType = 'PAGE'
+      THEN 1 ELSE 0 END AS again
+  FROM seen h
+  JOIN seen prior ON prior.session_key = h.session_key AND prior.hitNumber = h.hitNumber - 1
   WHERE {on_step}
-),
-last_seen AS (
-  SELECT session_key, MAX(hitNumber) AS hitNumber
-  FROM timed WHERE at_ms < at_s * 1000
-  GROUP BY session_key
 ),
 ranked AS (
   SELECT pagePath, dwell_ms,
     ROW_NUMBER() OVER (PARTITION BY pagePath ORDER BY dwell_ms) AS position,
     COUNT(*) OVER (PARTITION BY pagePath) AS samples
-  FROM step_hits WHERE in_days = 1
+  FROM step_hits WHERE k = 1
 ),
 usual AS (
   SELECT pagePath, MIN(dwell_ms) AS dwell_ms, MAX(samples) AS samples
   FROM ranked WHERE position * 1000 >= samples * {per_mille}
   GROUP BY pagePath
+),
+reloads AS (
+  SELECT e.pagePath, e.k, e.session_key, MIN(e.prior_ms) AS since_ms
+  FROM step_hits e
+  JOIN usual u ON u.pagePath = e.pagePath
+  WHERE e.again = 1 AND e.dwell_ms > u.dwell_ms
+    AND (e.k = 1 OR e.at_ms >= {at_s} * CAST(1000 AS BIGINT) - {bottleneck_ms})
+  GROUP BY e.pagePath, e.k, e.session_key
+),
+errors AS (
+  SELECT session_key, k, at_ms, pagePath,
+    CASE WHEN hitType = 'PAGE' THEN 'page' ELSE 'event' END AS error_kind,
+    CASE WHEN hitType = 'PAGE' THEN pageTitle ELSE eventCategory END AS label,
+    CASE WHEN hitType = 'PAGE' THEN '' ELSE eventAction END AS action
+  FROM seen
+  WHERE (k = 1 OR at_ms >= {at_s} * CAST(1000 AS BIGINT) - {errors_ms})
+    AND ((hitType = 'EVENT' AND ({like_any("eventCategory")} OR {like_any("eventAction")}))
+      OR (hitType = 'PAGE' AND ({like_any("pageTitle")})))
 )
 SELECT 'usual' AS kind, pagePath AS step, CAST(NULL AS INTEGER) AS k,
-  dwell_ms AS a, samples AS b
+  dwell_ms AS a, samples AS b, CAST(NULL AS BIGINT) AS c,
+  CAST(NULL AS VARCHAR(256)) AS label, CAST(NULL AS VARCHAR(256)) AS action
 FROM usual
 UNION ALL
-SELECT 'exits', e.pagePath, e.k, COUNT(*),
-  SUM(CASE WHEN e.dwell_ms > u.dwell_ms THEN 1 ELSE 0 END)
-FROM step_hits e
-JOIN last_seen l ON l.session_key = e.session_key AND l.hitNumber = e.hitNumber
-JOIN usual u ON u.pagePath = e.pagePath
-WHERE e.at_ms >= e.at_s * 1000 - {lookback_ms} AND e.at_ms < e.at_s * 1000
-GROUP BY e.pagePath, e.k"""
-    return sql, steps
+SELECT 'reloads', pagePath, k, COUNT(*), MIN(since_ms), NULL, NULL, NULL
+FROM reloads GROUP BY pagePath, k
+UNION ALL
+SELECT 'errors', error_kind, k, COUNT(DISTINCT session_key), MIN(at_ms), COUNT(*), label, action
+FROM errors GROUP BY error_kind, k, label, action
+UNION ALL
+SELECT 'exposure', NULL, k,
+  SUM(CASE WHEN k = 1 OR visitStartTime >= {reload_from} THEN 1 ELSE 0 END),
+  SUM(CASE WHEN k = 1 OR visitStartTime >= {error_from} THEN 1 ELSE 0 END), NULL, NULL, NULL
+FROM candidates
+GROUP BY k"""
+    return sql, {**steps, **patterns}
 
 
 # -- the rules -------------------------------------------------------------------------
@@ -632,10 +772,22 @@ def _level_factors(plan: _Plan, by_week: Mapping[int, Mapping[str, Any]]) -> tup
     return tuple(level[0] / past if past and level[0] else 1.0 for past in level)
 
 
-def robust_baseline(values: Sequence[float]) -> tuple[float, float]:
-    """(median, MAD) of the past weeks' values."""
-    median = statistics.median(values)
-    return median, statistics.median(abs(v - median) for v in values)
+def trimmed_mean(values: Sequence[float]) -> float:
+    """The mean without the highest and the lowest week once there are five or more: a
+    past week with its own outage or campaign does not move what is usual."""
+    ordered = sorted(values)
+    if len(ordered) >= 5:
+        ordered = ordered[1:-1]
+    return sum(ordered) / len(ordered) if ordered else 0.0
+
+
+def dispersion(observed: Sequence[float], expected: Sequence[float]) -> float:
+    """How much more the past weeks vary than chance alone (Pearson's statistic over the
+    weeks / degrees of freedom), at least 1: the quasi-Poisson scale of a count."""
+    pairs = [(o, e) for o, e in zip(observed, expected, strict=True) if e > 0]
+    if len(pairs) < 2:
+        return 1.0
+    return max(1.0, sum((o - e) ** 2 / e for o, e in pairs) / (len(pairs) - 1))
 
 
 def _store_checks(
@@ -645,9 +797,10 @@ def _store_checks(
         weeks = range(len(plan.weeks))
         return _Series(tuple(float(by_week.get(k, {}).get(column) or 0) / unit for k in weeks))
 
+    minutes = [series(f"m{j}") for j in range(_scan_minutes(t))]
     return [
-        _traffic_check(plan, t, "traffic_drop", series("traffic_drop_sessions"), levels),
-        _traffic_check(plan, t, "traffic_spike", series("traffic_spike_sessions"), levels),
+        _traffic_check(plan, t, "traffic_drop", minutes, levels),
+        _traffic_check(plan, t, "traffic_spike", minutes, levels),
         _conversion_check(
             plan, t, series("conversion_drop_sessions"), series("conversion_drop_transactions")
         ),
@@ -663,67 +816,61 @@ def _store_checks(
     ]
 
 
-@dataclass(frozen=True)
-class _Evidence:
-    """What a rule measured: now, the past weeks, and how much the value would wander
-    by chance alone when nothing is wrong (the floor under the MAD-based spread)."""
-
-    value: float
-    past: tuple[float, ...]
-    noise: float
-    volume: float  # compared with the rule's min_volume
-    details: dict[str, Any]
-
-
-def _poisson_noise(median: float) -> float:
-    """A count's chance spread is its square root; at least 1, as a median of 0 in past
-    weeks does not mean the thing never happens."""
-    return math.sqrt(max(median, 1.0))
-
-
-def _binomial_noise(rate: float, trials: float) -> float:
-    return math.sqrt(max(rate * (1 - rate), 1e-12) / trials)
+_RANK = {None: 0, "warning": 1, "critical": 2}
 
 
 def _traffic_check(
-    plan: _Plan, t: Thresholds, rule: str, counted: _Series, levels: Sequence[float]
+    plan: _Plan, t: Thresholds, rule: str, minutes: Sequence[_Series], levels: Sequence[float]
 ) -> Check:
-    sessions = counted.at_todays_level(levels)
-    median, _ = robust_baseline(sessions.past)
+    """The scan: every stretch of the last 1..look-back minutes, judged on its own; the
+    verdict is the most severe, then most surprising, stretch (its start: the onset)."""
     direction: Direction = "drop" if rule == "traffic_drop" else "spike"
-    evidence = _Evidence(
-        value=sessions.now,
-        past=sessions.past,
-        noise=_poisson_noise(median),
-        volume=median if direction == "drop" else sessions.now,
-        details={"unit": "count", "levels": list(levels)},
-    )
-    return _judge(plan, t, rule, "store", direction, evidence)
-
-
-def _rates(numerator: _Series, denominator: _Series) -> tuple[float | None, tuple[float, ...]]:
-    """The current rate and the past weeks' rates (weeks with no sessions left out)."""
-    now = numerator.now / denominator.now if denominator.now else None
-    past = tuple(n / d for n, d in zip(numerator.past, denominator.past, strict=True) if d)
-    return now, past
+    scan = t.rule(rule).lookback_minutes
+    weekly = [
+        sum(minutes[j].values[k] for j in range(scan)) * levels[k]
+        for k in range(1, len(plan.weeks))
+    ]
+    per_minute = trimmed_mean(weekly) / scan
+    best: Check | None = None
+    seen = 0.0
+    for m in range(1, scan + 1):
+        seen += minutes[m - 1].now
+        expected = per_minute * m
+        p = poisson_cdf(seen, expected) if direction == "drop" else poisson_sf(seen, expected)
+        check = _verdict(
+            plan, t, rule, "store", direction, value=seen, expected=expected, p=p, tries=scan,
+            volume=expected if direction == "drop" else seen, minutes=m,
+            onset=plan.start(m), baseline=tuple(weekly),
+            details={"unit": "count", "per_minute": per_minute, "levels": list(levels)},
+        )  # fmt: skip
+        if best is None or (_RANK[check.severity], check.score or 0) > (
+            _RANK[best.severity],
+            best.score or 0,
+        ):
+            best = check
+    assert best is not None
+    if best.severity is None:  # nothing fires: the verdict on the whole look-back
+        return replace(check, onset=None)
+    return best
 
 
 def _conversion_check(plan: _Plan, t: Thresholds, sessions: _Series, orders: _Series) -> Check:
     rule = "conversion_drop"
-    rate, past = _rates(orders, sessions)
-    details = {"unit": "ratio", "sessions": sessions.now, "transactions": orders.now}
-    if rate is None or len(past) < t.min_baseline_weeks:
-        return _quiet(plan, t, rule, "store", "low volume", details, rate, past)
-    median, _ = robust_baseline(past)
-    expected = sessions.now * median  # the orders this many sessions usually bring
-    evidence = _Evidence(
-        value=rate,
-        past=past,
-        noise=_binomial_noise(median, sessions.now),
-        volume=expected,
-        details={**details, "expected_transactions": expected},
-    )
-    return _judge(plan, t, rule, "store", "drop", evidence)
+    details: dict[str, Any] = {
+        "unit": "ratio", "sessions": sessions.now, "transactions": orders.now
+    }  # fmt: skip
+    past = tuple(o / s for o, s in zip(orders.past, sessions.past, strict=True) if s)
+    if not sessions.now or len(past) < t.min_baseline_weeks or not sum(sessions.past):
+        return _quiet(plan, t, rule, "store", "low volume", details, past=past)
+    rate = sum(orders.past) / sum(sessions.past)
+    expected = sessions.now * rate  # the orders this many sessions usually bring
+    phi = dispersion(orders.past, [s * rate for s in sessions.past])
+    p = poisson_cdf(math.ceil(orders.now / phi), expected / phi)
+    details.update(expected_transactions=expected, dispersion=phi)
+    return _verdict(
+        plan, t, rule, "store", "drop", value=orders.now / sessions.now, expected=rate, p=p,
+        volume=expected, baseline=past, details=details,
+    )  # fmt: skip
 
 
 def _revenue_check(
@@ -736,115 +883,193 @@ def _revenue_check(
 ) -> Check:
     revenue, orders = earned.at_todays_level(levels), ordered.at_todays_level(levels)
     typical_orders = statistics.median(orders.past)
+    expected = statistics.median(revenue.past)
     # Compound Poisson: a sum of N ~ Poisson(n) orders of size X varies by n * E[X^2].
     mean_square = sum(squares.past) / sum(ordered.past) if sum(ordered.past) else 0.0
-    evidence = _Evidence(
-        value=revenue.now,
-        past=revenue.past,
-        noise=math.sqrt(typical_orders * mean_square) or 1.0,
-        volume=typical_orders,
-        details={
-            "unit": "usd",
-            "transactions": orders.now,
-            "baseline_transactions": typical_orders,
-            "levels": list(levels),
-        },
-    )
-    return _judge(plan, t, "revenue_drop", "store", "drop", evidence)
+    spread = math.sqrt(typical_orders * mean_square) or 1.0
+    return _verdict(
+        plan, t, "revenue_drop", "store", "drop", value=revenue.now, expected=expected,
+        p=normal_cdf((revenue.now - expected) / spread), volume=typical_orders,
+        baseline=revenue.past,
+        details={"unit": "usd", "transactions": orders.now,
+                 "baseline_transactions": typical_orders, "levels": list(levels)},
+    )  # fmt: skip
 
 
 def _bounce_check(plan: _Plan, t: Thresholds, sessions: _Series, bounces: _Series) -> Check:
     rule = "bounce_spike"
-    rate, past = _rates(bounces, sessions)
-    details = {"unit": "ratio", "sessions": sessions.now, "bounces": bounces.now}
-    if rate is None or len(past) < t.min_baseline_weeks:
-        return _quiet(plan, t, rule, "store", "low volume", details, rate, past)
-    median, _ = robust_baseline(past)
-    evidence = _Evidence(rate, past, _binomial_noise(median, sessions.now), bounces.now, details)
-    return _judge(plan, t, rule, "store", "spike", evidence)
+    details: dict[str, Any] = {"unit": "ratio", "sessions": sessions.now, "bounces": bounces.now}
+    past = tuple(b / s for b, s in zip(bounces.past, sessions.past, strict=True) if s)
+    if not sessions.now or len(past) < t.min_baseline_weeks or not sum(sessions.past):
+        return _quiet(plan, t, rule, "store", "low volume", details, past=past)
+    rate = sum(bounces.past) / sum(sessions.past)
+    phi = dispersion(bounces.past, [s * rate * (1 - rate) for s in sessions.past])
+    # Pearson for a binomial divides by n p (1 - p); the expected counts above carry it.
+    phi = max(1.0, phi * (1 - rate)) if rate < 1 else 1.0
+    p = binomial_sf(math.floor(bounces.now / phi), sessions.now / phi, rate)
+    details["dispersion"] = phi
+    return _verdict(
+        plan, t, rule, "store", "spike", value=bounces.now / sessions.now, expected=rate, p=p,
+        volume=bounces.now, baseline=past, details=details,
+    )  # fmt: skip
+
+
+def _exposure(rows: Sequence[Mapping[str, Any]]) -> dict[int, tuple[float, float]]:
+    """k -> (sessions that could have reloaded, that could have erred): now (0) in each
+    rule's look-back, on the baseline days (1)."""
+    return {
+        int(r["k"]): (float(r["a"] or 0), float(r["b"] or 0))
+        for r in rows
+        if r["kind"] == "exposure"
+    }
 
 
 def _bottleneck_checks(
-    plan: _Plan, t: Thresholds, rows: list[dict[str, Any]], levels: Sequence[float]
+    plan: _Plan, t: Thresholds, rows: Sequence[Mapping[str, Any]], exposure: Mapping[int, Any]
 ) -> list[Check]:
+    rule = "checkout_bottleneck"
     usual = {r["step"]: (int(r["a"]), int(r["b"])) for r in rows if r["kind"] == "usual"}
-    exits = {
-        (r["step"], int(r["k"])): (int(r["a"]), int(r["b"])) for r in rows if r["kind"] == "exits"
+    reloads = {
+        (r["step"], int(r["k"])): (int(r["a"]), r["b"]) for r in rows if r["kind"] == "reloads"
     }
-    weeks = range(len(plan.weeks))
+    now_sessions, day_sessions = exposure.get(0, (0, 0))[0], exposure.get(1, (0, 0))[0]
     checks = []
     for step in t.funnel_steps:
         scope = f"step:{step}"
         dwell_ms, samples = usual.get(step, (None, 0))
-        if dwell_ms is None or samples < t.min_dwell_samples:
+        if dwell_ms is None or samples < t.min_dwell_samples or not day_sessions:
             details = {"unit": "count", "dwell_samples": samples}
-            checks.append(_quiet(plan, t, "checkout_bottleneck", scope, "short history", details))
+            checks.append(_quiet(plan, t, rule, scope, "short history", details))
             continue
-        counted = _Series(tuple(float(exits.get((step, k), (0, 0))[1]) for k in weeks))
-        lingering = counted.at_todays_level(levels)
-        median, _ = robust_baseline(lingering.past)
+        seen, since_ms = reloads.get((step, 0), (0, None))
+        before = reloads.get((step, 1), (0, None))[0]
+        expected = (before + UNSEEN) / day_sessions * now_sessions
         details = {
             "unit": "count",
             "step": step,
             "usual_dwell_seconds": dwell_ms / 1000,
             "dwell_percentile": t.dwell_percentile,
             "dwell_samples": samples,
-            "exits": exits.get((step, 0), (0, 0))[0],
-            "levels": list(levels),
+            "sessions": now_sessions,
+            "baseline_reloads": before,
+            "baseline_sessions": day_sessions,
         }
-        evidence = _Evidence(
-            lingering.now, lingering.past, _poisson_noise(median), lingering.now, details
-        )
-        checks.append(_judge(plan, t, "checkout_bottleneck", scope, "spike", evidence))
+        verdict = _verdict(
+            plan, t, rule, scope, "spike", value=seen, expected=expected,
+            p=poisson_sf(seen, expected), volume=seen, onset=_moment(since_ms, plan),
+            details=details,
+        )  # fmt: skip
+        checks.append(verdict)
     return checks
 
 
-def _judge(
-    plan: _Plan, t: Thresholds, rule: str, scope: str, direction: Direction, evidence: _Evidence
+def _error_checks(
+    plan: _Plan, t: Thresholds, rows: Sequence[Mapping[str, Any]], exposure: Mapping[int, Any]
+) -> list[Check]:
+    """One verdict per error type seen now (none seen: one quiet verdict, scope error:*)."""
+    rule = "error_spike"
+    now_sessions, day_sessions = exposure.get(0, (0, 0))[1], exposure.get(1, (0, 0))[1]
+    before = {
+        (r["label"], r["action"]): int(r["a"])
+        for r in rows
+        if r["kind"] == "errors" and int(r["k"]) == 1
+    }
+    now = sorted(
+        (r for r in rows if r["kind"] == "errors" and int(r["k"]) == 0),
+        key=lambda r: (str(r["label"]), str(r["action"])),
+    )
+    if not now or not day_sessions:
+        reason = "normal" if day_sessions else "short history"
+        return [_quiet(plan, t, rule, "error:*", reason, {"unit": "count"}, value=0.0)]
+    checks = []
+    for row in now:
+        label, action = str(row["label"] or "?"), row["action"]
+        usual = before.get((row["label"], action), 0)
+        expected = (usual + UNSEEN) / day_sessions * now_sessions
+        seen = int(row["a"])
+        scope = f"error:{label} / {action}" if action is not None else f"error:page {label}"
+        details = {
+            "unit": "count",
+            "kind": "page" if action is None else "event",
+            "label": label,
+            "action": action,
+            "path": row["step"],
+            "hits": int(row["c"] or 0),
+            "sessions": now_sessions,
+            "baseline_error_sessions": usual,
+            "baseline_sessions": day_sessions,
+        }
+        verdict = _verdict(
+            plan, t, rule, scope[:200], "spike", value=seen, expected=expected,
+            p=poisson_sf(seen, expected), volume=seen, onset=_moment(row["b"], plan),
+            details=details,
+        )  # fmt: skip
+        checks.append(verdict)
+    return checks
+
+
+def _moment(ms: Any, plan: _Plan) -> dt.datetime | None:
+    if ms is None:
+        return None
+    return dt.datetime.fromtimestamp(int(ms) / 1000, dt.UTC).astimezone(plan.zone)
+
+
+def _verdict(
+    plan: _Plan,
+    t: Thresholds,
+    rule: str,
+    scope: str,
+    direction: Direction,
+    *,
+    value: float,
+    expected: float,
+    p: float,
+    volume: float,
+    tries: int = 1,
+    minutes: int | None = None,
+    onset: dt.datetime | None = None,
+    baseline: tuple[float, ...] = (),
+    details: dict[str, Any],
 ) -> Check:
-    """The verdict: robust score, relative change, and a severity or the reason for none."""
+    """Surprise, relative change, and a severity or the reason for none."""
     limits = t.rule(rule)
-    value = evidence.value
-    median, mad = robust_baseline(evidence.past)
-    scale = max(MAD_SCALE * mad, evidence.noise)
-    score = (value - median) / scale
-    change = (value - median) / median if median else None
-    toward = score if direction == "spike" else -score
+    score = surprise(p, tries)
+    change = value / expected - 1 if expected else None
     if change is None:
-        # A spike from a median of 0 has no relative size: as large as it gets.
+        # A spike from an expected 0 has no relative size: as large as it gets.
         size = math.inf if direction == "spike" and value > 0 else 0.0
     else:
         size = change if direction == "spike" else -change  # negative: the wrong way
     severity: Severity | None = None
-    if evidence.volume < limits.min_volume:
+    if volume < limits.min_volume:
         reason = "low volume"
-    elif toward >= limits.critical_score and size >= limits.critical_relative_change:
+    elif score >= limits.critical_score and size >= limits.critical_relative_change:
         severity, reason = "critical", "alert"
-    elif toward >= limits.warning_score and size >= limits.min_relative_change:
+    elif score >= limits.warning_score and size >= limits.min_relative_change:
         severity, reason = "warning", "alert"
     else:
         reason = "normal"
-    details = {
-        **evidence.details,
-        "lookback_minutes": limits.lookback_minutes,
-        "baseline_weeks": len(evidence.past),
-    }
+    minutes = minutes or limits.lookback_minutes
     return Check(
         rule=rule,
         scope=scope,
-        window_start=plan.start(limits.lookback_minutes),
+        window_start=plan.start(minutes),
         window_end=plan.end,
         value=value,
-        baseline=evidence.past,
-        median=median,
-        mad=mad,
-        scale=scale,
+        expected=expected,
         score=score,
         relative_change=change,
-        volume=evidence.volume,
+        volume=volume,
         severity=severity,
         reason=reason,
-        details=details,
+        onset=onset,
+        baseline=baseline,
+        details={
+            **details,
+            "lookback_minutes": minutes,
+            "baseline_weeks": len(plan.weeks) - 1,
+            "p": p,
+        },
     )
 
 
@@ -866,62 +1091,66 @@ def _quiet(
         window_start=plan.start(minutes),
         window_end=plan.end,
         value=value,
-        baseline=past,
-        median=None,
-        mad=None,
-        scale=None,
+        expected=None,
         score=None,
         relative_change=None,
         volume=None,
         severity=None,
         reason=reason,
+        baseline=past,
         details=details,
     )
 
 
 def _short_history(plan: _Plan, rule: str, t: Thresholds) -> Check:
     details = {"baseline_weeks": len(plan.weeks) - 1, "needed": t.min_baseline_weeks}
-    scope = "step:*" if rule == "checkout_bottleneck" else "store"
+    scope = {"checkout_bottleneck": "step:*", "error_spike": "error:*"}.get(rule, "store")
     return _quiet(plan, t, rule, scope, "short history", details)
-
-
-def _cooling_down(check: Check, previous: Sequence[Alert], cooldown_minutes: int) -> bool:
-    """An alert of the same rule and scope from an earlier check, less than the cooldown
-    before this one. Alerts of this same check or later ones do not count: re-running a
-    check must give its alerts again, not silence them."""
-    cooldown = dt.timedelta(minutes=cooldown_minutes)
-    return any(
-        alert.rule == check.rule
-        and alert.scope == check.scope
-        and dt.timedelta(0) < check.window_end - alert.window_end < cooldown
-        for alert in previous
-    )
 
 
 # -- wording ---------------------------------------------------------------------------
 
 
-def _alert(check: Check, zone: ZoneInfo) -> Alert:
+def _alert(check: Check, zone: ZoneInfo, episode: Sequence[Alert], persist_minutes: int) -> Alert:
+    """The alert of a firing check; within an episode, its onset is the earliest seen and
+    its severity never falls, and becomes critical once the episode has lasted."""
     assert check.severity is not None and check.value is not None
-    assert check.median is not None and check.mad is not None and check.score is not None
+    assert check.expected is not None and check.score is not None
+    severity: Severity = check.severity
+    onset = check.onset.astimezone(zone) if check.onset is not None else None
+    episode_id = ""
+    if episode:
+        first = episode[0]
+        episode_id = first.episode
+        onsets = [a.onset for a in episode if a.onset is not None]
+        if onset is not None:
+            onsets.append(onset)
+        onset = min(onsets).astimezone(zone) if onsets else None
+        lasted = check.window_end - first.window_end
+        if any(a.severity == "critical" for a in episode) or lasted >= dt.timedelta(
+            minutes=persist_minutes
+        ):
+            severity = "critical"
     ko, en = _messages(check, zone)
     details = {
         **check.details,
         "baseline": list(check.baseline),
-        "scale": check.scale,
         "relative_change": check.relative_change,
+        "checked_severity": check.severity,
     }
     return Alert(
         rule=check.rule,
-        severity=check.severity,
+        severity=severity,
         window_start=check.window_start.astimezone(zone),
         window_end=check.window_end.astimezone(zone),
         scope=check.scope,
         value=check.value,
-        expected=check.median,
+        expected=check.expected,
         score=check.score,
         message_ko=ko,
         message_en=en,
+        onset=onset,
+        episode_id=episode_id,
         details=details,
     )
 
@@ -933,49 +1162,85 @@ def _span(check: Check, zone: ZoneInfo) -> str:
     return f"{start:%H:%M}–{end:%H:%M}"
 
 
+def about(value: float, lang: str) -> str:
+    """An expected count as people say it: 18, 2.4, 0.35, or "under 0.01"."""
+    if value >= 10:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.1f}"
+    if value >= 0.01:
+        return f"{value:.2f}"
+    return "0.01 미만" if lang == "ko" else "under 0.01"
+
+
 def _messages(check: Check, zone: ZoneInfo) -> tuple[str, str]:
-    """One sentence each in Korean and English: what, when, against what."""
-    assert check.value is not None and check.median is not None
+    """One sentence each in Korean and English: what, when, seen against expected."""
+    assert check.value is not None and check.expected is not None
     unit = check.details.get("unit", "count")
-    weeks = len(check.baseline)
+    weeks = check.details.get("baseline_weeks", len(check.baseline))
     span = _span(check, zone)
-    now_ko, now_en = format_value(check.value, unit, "ko"), format_value(check.value, unit, "en")
-    usual_ko = format_value(check.median, unit, "ko")
-    usual_en = format_value(check.median, unit, "en")
-    change = check.relative_change
-    pct = f"{abs(change) * 100:.0f}%" if change is not None else ""
-    past_ko = f"지난 {weeks}주 같은 요일·시간 중앙값 {usual_ko}"
-    past_en = f"the same weekday and time in the past {weeks} weeks had a median of {usual_en}"
+    seen = f"{check.value:,.0f}"
     if check.rule == "checkout_bottleneck":
         step = check.details["step"]
         name_ko, name_en = STEP_LABELS.get(step, (step, step))
         usual = check.details["usual_dwell_seconds"]
         quantile = f"p{round(check.details['dwell_percentile'] * 100)}"
-        usual_ko = f"{quantile} {format_value(usual, 'seconds', 'ko')}"
-        usual_en = f"{quantile} {format_value(usual, 'seconds', 'en')}"
         ko = (
-            f"{name_ko} 단계({step})에서 평소({usual_ko})보다 오래 머문 뒤 이탈한 세션이 "
-            f"{span}에 {now_ko}건입니다 ({past_ko}건)."
+            f"{name_ko} 단계({step})에서 평소({quantile} {format_value(usual, 'seconds', 'ko')})"
+            f"보다 오래 기다린 뒤 같은 페이지를 다시 연 세션이 {span}에 {seen}개입니다 "
+            f"(지난 {weeks}주 같은 요일 기준, 이만큼의 트래픽이면 약 "
+            f"{about(check.expected, 'ko')}개 예상)."
         )
         en = (
-            f"{now_en} sessions left at the {name_en} step ({step}) after lingering longer "
-            f"than usual ({usual_en}) in {span}; {past_en}."
+            f"{seen} sessions reopened the {name_en} step ({step}) after waiting longer than "
+            f"usual ({quantile} {format_value(usual, 'seconds', 'en')}) in {span}; the same "
+            f"weekday in the past {weeks} weeks makes about {about(check.expected, 'en')} "
+            f"usual at this traffic."
+        )
+        return ko, en
+    if check.rule == "error_spike":
+        hits = check.details["hits"]
+        if check.details["kind"] == "page":
+            what_ko = f"오류 페이지 '{check.details['label']}'"
+            what_en = f"Error page '{check.details['label']}'"
+        else:
+            name = f"{check.details['label']} / {check.details['action']}"
+            what_ko, what_en = f"오류 이벤트 '{name}'", f"Error event '{name}'"
+        path = check.details.get("path") or ""
+        ko = (
+            f"{what_ko}가 {span}에 세션 {seen}개에서 {hits}번 발생했습니다 ({path}; "
+            f"지난 {weeks}주 같은 요일 기준, 이만큼의 트래픽이면 약 "
+            f"{about(check.expected, 'ko')}개 예상)."
+        )
+        en = (
+            f"{what_en} hit {seen} session{'s' if check.value != 1 else ''} ({hits} times) in "
+            f"{span} on {path}; the same weekday in the past {weeks} weeks makes about "
+            f"{about(check.expected, 'en')} usual at this traffic."
         )
         return ko, en
     metric = METRICS[_RULE_METRIC[check.rule]]
     up = check.rule.endswith("spike")
+    change = check.relative_change
+    pct = f"{abs(change) * 100:.0f}%" if change is not None else ""
+    if unit == "count":
+        now_ko = now_en = seen
+        usual_ko, usual_en = about(check.expected, "ko"), about(check.expected, "en")
+    else:
+        now_ko, now_en = (format_value(check.value, unit, lang) for lang in ("ko", "en"))
+        usual_ko, usual_en = (format_value(check.expected, unit, lang) for lang in ("ko", "en"))
     if metric.unit == "ratio":
         moved_ko = "높습니다" if up else "낮습니다"
     else:
         moved_ko = "많습니다" if up else "적습니다"
     verb = "are" if metric.name == "sessions" else "is"
     ko = (
-        f"{metric.label_ko}{_subject(metric.label_ko)} 평소보다 {pct} {moved_ko} "
-        f"({span} {now_ko}, {past_ko})."
+        f"{metric.label_ko}{_subject(metric.label_ko)} 평소보다 {pct} {moved_ko}: {span} "
+        f"{now_ko}, 지난 {weeks}주 같은 요일·시간 기준 약 {usual_ko} 예상."
     )
     en = (
-        f"{metric.label_en} {verb} {pct} {'above' if up else 'below'} usual: "
-        f"{now_en} in {span}; {past_en}."
+        f"{metric.label_en} {verb} {pct} {'above' if up else 'below'} usual: {now_en} in "
+        f"{span}, where the same weekday and time in the past {weeks} weeks make about "
+        f"{usual_en} usual."
     )
     return ko, en
 
