@@ -19,7 +19,7 @@ import click
 
 from bot.control import absolute_paths, command_path, find_bot, forward, goes_through_the_bot
 from bot.settings import Settings, SettingsError, load_settings
-from bot.state.feedback import KEEP_DAYS
+from bot.state.feedback import KEEP_DAYS, ScopeTally
 from kpi.storage.warehouse import (
     Warehouse,
     WarehouseCorrupt,
@@ -856,7 +856,7 @@ def alerts_status(ctx: click.Context, days: int, as_json: bool) -> None:
     _print_alert_status(report)
 
 
-def _rule_reports(settings: Settings, tallies: list) -> list[dict[str, Any]]:
+def _rule_reports(settings: Settings, tallies: list[ScopeTally]) -> list[dict[str, Any]]:
     from kpi.insights.alerts import RULES
 
     thresholds, sensitivity = settings.thresholds, settings.sensitivity

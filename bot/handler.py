@@ -116,7 +116,9 @@ class CommercyBot(TeamsActivityHandler):
             return
         if value.get("verb") == NOT_USEFUL_VERB:  # the Action.Submit fallback of "Not useful"
             thanks = self._not_useful(turn_context, value)
-            if thanks is not None:
+            if thanks is None:
+                log.info("a Not useful click naming no known alert was ignored")
+            else:
                 await turn_context.send_activity(MessageFactory.text(thanks))
             return
         text = _question_text(turn_context)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -24,6 +24,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:  # kpi is imported when first needed: settings load before the warehouse
+    from kpi.insights.alerts import Thresholds
 
 DEFAULT_DATABASE_URL = "duckdb:///data/commercy.duckdb"
 SUPPORTED_DATABASES = ("duckdb", "mssql+pyodbc")
@@ -295,7 +298,7 @@ class Settings(BaseSettings):
         return json.loads(self.alert_thresholds or "{}")
 
     @property
-    def thresholds(self):  # -> kpi.insights.alerts.Thresholds
+    def thresholds(self) -> Thresholds:
         return effective_thresholds(self.sensitivity, self.threshold_overrides)
 
     @property
@@ -354,10 +357,11 @@ def parse_sensitivity(value: str) -> dict[str, str]:
     return dict(levels)
 
 
-def effective_thresholds(sensitivity: Mapping[str, str], overrides: Mapping[str, Any]):
+def effective_thresholds(
+    sensitivity: Mapping[str, str], overrides: Mapping[str, Any]
+) -> Thresholds:
     """The risk check's thresholds: the defaults, each rule's sensitivity shift, then the
-    explicit overrides (COMMERCY_ALERT_THRESHOLDS wins: it names exact values).
-    -> kpi.insights.alerts.Thresholds"""
+    explicit overrides (COMMERCY_ALERT_THRESHOLDS wins: it names exact values)."""
     from kpi.insights.alerts import Thresholds
 
     defaults = Thresholds()
