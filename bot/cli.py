@@ -19,6 +19,7 @@ import click
 
 from bot.control import absolute_paths, command_path, find_bot, forward, goes_through_the_bot
 from bot.settings import Settings, SettingsError, load_settings
+from bot.state.feedback import KEEP_DAYS, ScopeTally
 from kpi.storage.warehouse import (
     Warehouse,
     WarehouseCorrupt,
@@ -809,6 +810,139 @@ def alerts_evaluate(ctx: click.Context, at_text: str, as_json: bool) -> None:
         click.echo(f"{at:%Y-%m-%d %H:%M}: nothing to report; every rule is within its normal range")
     for alert in raised:
         click.echo(f"{alert.severity:8} {alert.rule:20} {alert.scope:22} {alert.message_en}")
+
+
+# A rule earns a hint in `alerts status` with at least this many alerts marked not
+# useful, making up at least half of its marked alerts: fewer is one person's bad day.
+HINT_MIN_NOT_USEFUL = 3
+
+
+@alerts.command("status")
+@click.option("--days", type=click.IntRange(1, KEEP_DAYS), default=30, show_default=True,
+              help=f"How many days back to count (the state keeps {KEEP_DAYS}).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON (below).")
+@click.pass_context
+def alerts_status(ctx: click.Context, days: int, as_json: bool) -> None:
+    """Per rule and scope over the last --days: alerts raised, alerts people marked
+    useful (Acknowledge or Why? on the card) and not useful (the Not useful button), the
+    rule's warning_score as the settings make it, and a hint naming the setting to
+    change for a rule with at least 3 alerts marked not useful that are at least half
+    of its marked alerts. An alert counts once however many people mark it; one marked
+    useful by some and not useful by others counts in both.
+
+    \b
+    --json prints {"days": N, "since": ISO time,
+      "rules": [{"rule", "sensitivity", "warning_score", "critical_score",
+                 "raised", "useful", "not_useful", "marked",
+                 "scopes": [{"scope", "raised", "useful", "not_useful", "marked"}],
+                 "hint": null or {"setting", "value", "warning_score", "text"}}]},
+    every rule of the risk check in its order (a rule it no longer has, found in the
+    state, comes last with null sensitivity and scores)."""
+    settings = _settings(ctx)
+    state = _state(settings)
+    since = dt.datetime.now(settings.zone) - dt.timedelta(days=days)
+    try:
+        tallies = state.feedback.tally(since.timestamp())
+    except _database_errors() as exc:
+        _unreadable("state database", settings.state_url.removeprefix("sqlite:///"), exc,
+                    "restore a copy, or move it away to start afresh")  # fmt: skip
+    finally:
+        state.close()
+    report = {"days": days, "since": since.isoformat(timespec="seconds"),
+              "rules": _rule_reports(settings, tallies)}  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    _print_alert_status(report)
+
+
+def _rule_reports(settings: Settings, tallies: list[ScopeTally]) -> list[dict[str, Any]]:
+    from kpi.insights.alerts import RULES
+
+    thresholds, sensitivity = settings.thresholds, settings.sensitivity
+    known = {t.rule for t in tallies}
+    reports = []
+    for rule in [*RULES, *sorted(known - set(RULES))]:
+        scopes = [t for t in tallies if t.rule == rule]
+        totals = {key: sum(getattr(t, key) for t in scopes)
+                  for key in ("raised", "useful", "not_useful", "marked")}  # fmt: skip
+        limits = thresholds.rule(rule) if rule in RULES else None
+        report: dict[str, Any] = {
+            "rule": rule,
+            "sensitivity": sensitivity.get(rule, "normal") if limits else None,
+            "warning_score": limits.warning_score if limits else None,
+            "critical_score": limits.critical_score if limits else None,
+            **totals,
+            "scopes": [
+                {
+                    "scope": t.scope,
+                    "raised": t.raised,
+                    "useful": t.useful,
+                    "not_useful": t.not_useful,
+                    "marked": t.marked,
+                }
+                for t in scopes
+            ],
+            "hint": None,
+        }
+        not_useful, marked = totals["not_useful"], totals["marked"]
+        if limits and not_useful >= HINT_MIN_NOT_USEFUL and 2 * not_useful >= marked:
+            report["hint"] = _sensitivity_hint(settings, rule, totals)
+        reports.append(report)
+    return reports
+
+
+def _sensitivity_hint(settings: Settings, rule: str, totals: dict[str, int]) -> dict[str, Any]:
+    """The one setting to change to make `rule` less sensitive, and the value to give it:
+    the next level of COMMERCY_ALERT_SENSITIVITY, or COMMERCY_ALERT_THRESHOLDS when that
+    already names the rule's scores (explicit values win over the level) or the rule is
+    at "lowest" already."""
+    from bot.settings import SENSITIVITY_LEVELS, effective_thresholds
+
+    sensitivity, overrides = settings.sensitivity, settings.threshold_overrides
+    current = settings.thresholds.rule(rule)
+    keys = (f"{rule}.warning_score", f"{rule}.critical_score")
+    level = sensitivity.get(rule, "normal")
+    if level != SENSITIVITY_LEVELS[-1] and not any(key in overrides for key in keys):
+        new_sensitivity = {
+            **sensitivity,
+            rule: SENSITIVITY_LEVELS[SENSITIVITY_LEVELS.index(level) + 1],
+        }
+        new_overrides = overrides
+        setting, value = "COMMERCY_ALERT_SENSITIVITY", json.dumps(new_sensitivity)
+    else:  # one step as big as "low" is, on the exact values
+        new_sensitivity = sensitivity
+        new_overrides = {**overrides, keys[0]: current.warning_score + 1,
+                         keys[1]: current.critical_score + 1}  # fmt: skip
+        setting, value = "COMMERCY_ALERT_THRESHOLDS", json.dumps(new_overrides)
+    warning = effective_thresholds(new_sensitivity, new_overrides).rule(rule).warning_score
+    text = (f"{rule}: {totals['not_useful']} of {totals['marked']} marked alerts were not "
+            f"useful; to make it less sensitive set {setting}='{value}' (warning_score "
+            f"{current.warning_score:g} -> {warning:g}) and restart the bot")  # fmt: skip
+    return {"setting": setting, "value": value, "warning_score": warning, "text": text}
+
+
+def _print_alert_status(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    since = dt.datetime.fromisoformat(report["since"])
+    console.print(f"alerts of the last {report['days']} days (since {since:%Y-%m-%d %H:%M}), "
+                  "as people marked them on the cards")  # fmt: skip
+    table = Table("rule", "scope", "raised", "useful", "not useful", "warning_score")
+    for rule in report["rules"]:
+        score = "—" if rule["warning_score"] is None else f"{rule['warning_score']:g}"
+        if rule["sensitivity"] not in (None, "normal"):
+            score += f" ({rule['sensitivity']})"
+        scopes = rule["scopes"] or [{"scope": "—", "raised": 0, "useful": 0, "not_useful": 0}]
+        for scope in scopes:
+            table.add_row(rule["rule"], scope["scope"], str(scope["raised"]),
+                          str(scope["useful"]), str(scope["not_useful"]), score)  # fmt: skip
+    console.print(table)
+    for rule in report["rules"]:
+        if rule["hint"]:
+            console.print(f"hint: {rule['hint']['text']}", markup=False, soft_wrap=True)
 
 
 @cli.group()

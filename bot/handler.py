@@ -22,11 +22,14 @@ from msrest.serialization import Model
 
 import cards
 from bot.state import State
+from bot.state.feedback import NOT_USEFUL, USEFUL
+from cards.alert import ACK_VERB, NOT_USEFUL_VERB, SNOOZE_VERB, WHY_VERB
 from cards.assistant import CONFIRM_VERB
 from dialogs.context import AskContext, Reply
 from dialogs.rag import Library
 from dialogs.router import answer, language_of
 from dialogs.why import why_reply
+from kpi.insights.alerts import RULES
 from kpi.metrics.query import MetricQuery
 
 log = logging.getLogger(__name__)
@@ -111,6 +114,13 @@ class CommercyBot(TeamsActivityHandler):
         if value.get("verb") == CONFIRM_VERB:  # the Action.Submit fallback of "👍 Correct"
             await turn_context.send_activity(self._confirm(value))
             return
+        if value.get("verb") == NOT_USEFUL_VERB:  # the Action.Submit fallback of "Not useful"
+            thanks = self._not_useful(turn_context, value)
+            if thanks is None:
+                log.info("a Not useful click naming no known alert was ignored")
+            else:
+                await turn_context.send_activity(MessageFactory.text(thanks))
+            return
         text = _question_text(turn_context)
         lang = language_of(text)
         self._remember(turn_context, lang)
@@ -152,33 +162,83 @@ class CommercyBot(TeamsActivityHandler):
     async def _alert_action(
         self, turn_context: TurnContext, verb: str, data: dict
     ) -> InvokeResponse:
-        """Acknowledge (the card changes for everyone), Snooze 1 h, Why? (driver analysis)."""
+        """Acknowledge (the card changes for everyone), Snooze 1 h, Why? (driver analysis),
+        Not useful (recorded for `commercy alerts status`). Acknowledge and Why? also
+        record the alert as useful to the person who clicked."""
+        if verb == NOT_USEFUL_VERB:
+            thanks = self._not_useful(turn_context, data)
+            if thanks is None:
+                problem = {"code": "BadRequest", "message": "unknown alert or rule"}
+                return _invoke_response(400, "application/vnd.microsoft.error", problem)
+            # Only the person who clicked sees it: a verdict is theirs, not news for the chat.
+            return _invoke_response(200, "application/vnd.microsoft.activity.message", thanks)
         conversation_id = turn_context.activity.conversation.id
         stored = self.state.conversations.get(conversation_id)
         alert_id, rule, scope = (str(data.get(k, "")) for k in ("alert_id", "rule", "scope"))
         card = self.state.ledger.delivered_card(alert_id, conversation_id)
         # Replies speak the alert card's language, whoever clicks.
         lang = (card or {}).get("lang") or (stored.lang if stored else "ko")
-        if verb == "ack":
+        if verb == ACK_VERB:
             if card is None:
                 problem = {"code": "NotFound", "message": "unknown alert"}
                 return _invoke_response(404, "application/vnd.microsoft.error", problem)
             who = getattr(turn_context.activity.from_property, "name", None) or "?"
+            self._mark(turn_context, data, USEFUL)  # acted on: the alert was worth a look
             updated = cards.acknowledged(card, name=who, when=self._now(), lang=lang)
             message = MessageFactory.attachment(CardFactory.adaptive_card(updated))
             message.id = turn_context.activity.reply_to_id
             if message.id:
                 await turn_context.update_activity(message)
             return _invoke_response(200, "application/vnd.microsoft.card.adaptive", updated)
-        if verb == "snooze":
+        if verb == SNOOZE_VERB:
             self.state.alerts.snooze(conversation_id, rule, scope, 3600)
             text = ("이 알림을 1시간 동안 미뤘어요." if lang == "ko"
                     else "Snoozed this alert for an hour.")  # fmt: skip
             await turn_context.send_activity(MessageFactory.text(text))
             return _invoke_response(200, "application/vnd.microsoft.activity.message", text)
+        self._mark(turn_context, data, USEFUL)  # asking why is acting on it
         await self._explain_alert(turn_context, rule, lang)
         done = "아래에 답했어요." if lang == "ko" else "Answered below."
         return _invoke_response(200, "application/vnd.microsoft.activity.message", done)
+
+    def _not_useful(self, turn_context: TurnContext, data: dict) -> str | None:
+        """Record "Not useful" on an alert; the thanks to show, in the alert card's
+        language, or None when the click names no alert or an unknown rule."""
+        if not self._mark(turn_context, data, NOT_USEFUL):
+            return None
+        alert_id, rule = str(data["alert_id"]).strip(), str(data["rule"])
+        conversation_id = turn_context.activity.conversation.id
+        card = self.state.ledger.delivered_card(alert_id, conversation_id)
+        stored = self.state.conversations.get(conversation_id)
+        lang = (card or {}).get("lang") or (stored.lang if stored else "ko")
+        if lang == "ko":
+            return (f"알려 주셔서 고마워요. 이 규칙({rule})이 자주 도움이 안 되면 관리자가 "
+                    "민감도를 낮출 수 있어요.")  # fmt: skip
+        return (f"Thanks for telling me. If this rule ({rule}) is often not useful, an admin "
+                "can make it less sensitive.")  # fmt: skip
+
+    def _mark(self, turn_context: TurnContext, data: dict, verdict: str) -> bool:
+        """Store one person's verdict on the alert `data` names; False when the click
+        names no alert, an unknown rule, or comes from no one."""
+        click = _alert_click(data)
+        activity = turn_context.activity
+        person = activity.from_property
+        # aadObjectId is the person across chats and channels; the channel id otherwise
+        # (the Agents Playground, other channels).
+        user_id = getattr(person, "aad_object_id", None) or getattr(person, "id", None) or ""
+        if click is None or not user_id or not activity.conversation:
+            return False
+        alert_id, rule, scope = click
+        self.state.feedback.mark(
+            alert_id,
+            rule=rule,
+            scope=scope,
+            conversation_id=activity.conversation.id,
+            user_id=str(user_id)[:250],
+            user_name=str(getattr(person, "name", None) or ""),
+            verdict=verdict,
+        )
+        return True
 
     async def _explain_alert(self, turn_context: TurnContext, rule: str, lang: str) -> None:
         from cards.alert import RULE_METRIC
@@ -301,7 +361,25 @@ class _InvokeBody(Model):
         self.status_code, self.type, self.value = status_code, type, value
 
 
-ALERT_VERBS = ("ack", "snooze", "why")
+ALERT_VERBS = (ACK_VERB, SNOOZE_VERB, WHY_VERB, NOT_USEFUL_VERB)
+# Longest alert id and scope a click may carry (the state table's columns).
+MAX_ALERT_ID, MAX_SCOPE = 200, 150
+
+
+def _alert_click(data: dict) -> tuple[str, str, str] | None:
+    """(alert id, rule, scope) of an alert button's data, or None when it is malformed:
+    no alert id, a rule the risk check does not have, or values too long to be ours."""
+    alert_id, rule, scope = (data.get(k) for k in ("alert_id", "rule", "scope"))
+    if scope is None:
+        scope = ""
+    if not isinstance(alert_id, str) or not isinstance(rule, str) or not isinstance(scope, str):
+        return None
+    alert_id = alert_id.strip()
+    if not alert_id or len(alert_id) > MAX_ALERT_ID or len(scope) > MAX_SCOPE:
+        return None
+    if rule not in RULES:
+        return None
+    return alert_id, rule, scope
 
 
 def _invoke_response(status: int, kind: str, value: Any) -> InvokeResponse:

@@ -8,7 +8,9 @@ line naming the variable and what it accepts: the CLI prints it and exits 2.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -22,6 +24,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:  # kpi is imported when first needed: settings load before the warehouse
+    from kpi.insights.alerts import Thresholds
 
 DEFAULT_DATABASE_URL = "duckdb:///data/commercy.duckdb"
 SUPPORTED_DATABASES = ("duckdb", "mssql+pyodbc")
@@ -62,6 +67,9 @@ class Settings(BaseSettings):
     replay: bool = Field(True, validation_alias="COMMERCY_REPLAY")
     # JSON: {"traffic_drop.warning_score": 5, "window_minutes": 5, ...} (kpi/insights/alerts.py)
     alert_thresholds: str = Field("{}", validation_alias="COMMERCY_ALERT_THRESHOLDS")
+    # JSON: {"traffic_drop": "low", ...}: a rule's sensitivity, applied to the defaults
+    # before COMMERCY_ALERT_THRESHOLDS (SENSITIVITY_SHIFTS says by how much).
+    alert_sensitivity: str = Field("{}", validation_alias="COMMERCY_ALERT_SENSITIVITY")
     # Documents (RAG): the index the bot searches and the indexer fills, the folder or
     # blob container the indexer watches, the indexer's own bookkeeping.
     index_url: str = Field("sqlite:///data/index.sqlite3", validation_alias="COMMERCY_INDEX_URL")
@@ -259,13 +267,39 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value
 
+    @field_validator("alert_sensitivity")
+    @classmethod
+    def _known_sensitivity(cls, value: str) -> str:
+        parse_sensitivity(value)  # its ValueError is already one line
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_fit_together(self) -> Settings:
+        # Each setting is valid alone; an override may still clash with a shifted score
+        # (a warning_score above the critical_score "low" made).
+        try:
+            self.thresholds  # noqa: B018 - built only to be checked
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"COMMERCY_ALERT_SENSITIVITY with COMMERCY_ALERT_THRESHOLDS: {exc}"
+            ) from None
+        return self
+
     @property
-    def thresholds(self):  # -> kpi.insights.alerts.Thresholds
+    def sensitivity(self) -> dict[str, str]:
+        """rule -> "high" | "normal" | "low" | "lowest", as COMMERCY_ALERT_SENSITIVITY says."""
+        return parse_sensitivity(self.alert_sensitivity)
+
+    @property
+    def threshold_overrides(self) -> dict[str, Any]:
+        """COMMERCY_ALERT_THRESHOLDS as a mapping ("traffic_drop.warning_score": 5)."""
         import json
 
-        from kpi.insights.alerts import Thresholds
+        return json.loads(self.alert_thresholds or "{}")
 
-        return Thresholds().with_overrides(json.loads(self.alert_thresholds or "{}"))
+    @property
+    def thresholds(self) -> Thresholds:
+        return effective_thresholds(self.sensitivity, self.threshold_overrides)
 
     @property
     def feeds(self) -> list[str]:
@@ -285,6 +319,70 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+# How far a sensitivity level moves a rule's warning_score and critical_score. The steps
+# are in the scores' own unit whatever it is (a robust z-score today, "surprise" =
+# -log10 of the tail probability soon): only the rule's own values are shifted. Less
+# sensitive ("low", "lowest") raises the bar; "high" lowers it by less, because every
+# step down lets through more chance alerts than a step up holds back real ones.
+SENSITIVITY_SHIFTS = {"high": -0.5, "normal": 0.0, "low": 1.0, "lowest": 2.0}
+# Most to least sensitive: the order `commercy alerts status` suggests the next step in.
+SENSITIVITY_LEVELS = tuple(SENSITIVITY_SHIFTS)
+# "high" never takes a score below this: a score near 0 fires on every window.
+MIN_SCORE = 0.5
+SENSITIVITY_EXAMPLE = '{"traffic_drop": "low"}'
+
+
+def parse_sensitivity(value: str) -> dict[str, str]:
+    """COMMERCY_ALERT_SENSITIVITY's JSON as rule -> level; ValueError (one line) when it
+    is not an object of known rules and levels."""
+    import json
+
+    from kpi.insights.alerts import RULES
+
+    try:
+        levels = json.loads(value or "{}")
+    except ValueError:
+        levels = None
+    if not isinstance(levels, dict):
+        raise ValueError(f"must be a JSON object such as {SENSITIVITY_EXAMPLE}")
+    for rule, level in levels.items():
+        if rule not in RULES:
+            raise ValueError(f"unknown alert rule {rule!r}; rules: {', '.join(RULES)}")
+        if level not in SENSITIVITY_SHIFTS:
+            raise ValueError(
+                f"{rule}: unknown sensitivity {level!r}; use {', '.join(SENSITIVITY_LEVELS)}"
+            )
+    return dict(levels)
+
+
+def effective_thresholds(
+    sensitivity: Mapping[str, str], overrides: Mapping[str, Any]
+) -> Thresholds:
+    """The risk check's thresholds: the defaults, each rule's sensitivity shift, then the
+    explicit overrides (COMMERCY_ALERT_THRESHOLDS wins: it names exact values)."""
+    from kpi.insights.alerts import Thresholds
+
+    defaults = Thresholds()
+    shifted: dict[str, float] = {}
+    for rule, level in sensitivity.items():
+        limits = defaults.rule(rule)
+        warning, critical = _shifted(limits.warning_score, limits.critical_score, level)
+        shifted[f"{rule}.warning_score"] = warning
+        shifted[f"{rule}.critical_score"] = critical
+    return defaults.with_overrides(shifted).with_overrides(overrides)
+
+
+def _shifted(warning: float, critical: float, level: str) -> tuple[float, float]:
+    shift = SENSITIVITY_SHIFTS[level]
+    if shift >= 0:
+        return warning + shift, critical + shift
+    # Lower, but not below the floor, never above where it was (a score already under
+    # the floor stays), and the warning never above the critical score.
+    new_warning = min(warning, max(MIN_SCORE, warning + shift))
+    new_critical = max(new_warning, min(critical, max(MIN_SCORE, critical + shift)))
+    return new_warning, new_critical
 
 
 def load_settings(env_file: Path | str | None = ".env") -> Settings:

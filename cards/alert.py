@@ -1,5 +1,5 @@
 """The risk alert card: what happened, where, how far from normal, since when, what to
-check first, and three buttons (Acknowledge, Snooze 1 h, Why?).
+check first, and four buttons (Acknowledge, Snooze 1 h, Why?, Not useful).
 
 The buttons are Action.Execute (Universal Actions) with Action.Submit fallbacks. An
 acknowledged alert is the same card with the buttons replaced by "확인: NAME, HH:MM",
@@ -17,6 +17,9 @@ from cards.elements import Lang, build_card, bullets, heading, lang_code, subtle
 from kpi.metrics.units import format_value
 
 ACK_VERB, SNOOZE_VERB, WHY_VERB = "ack", "snooze", "why"
+# "Not useful": the bot records it per alert and person, so `commercy alerts status` can
+# tell an admin which rule to make less sensitive (COMMERCY_ALERT_SENSITIVITY).
+NOT_USEFUL_VERB = "not_useful"
 
 # The rule -> (metric whose numbers it watches, unit of its value).
 RULE_UNITS = {
@@ -129,6 +132,7 @@ def alert_card(alert: AlertLike, *, lang: str, zone: dt.tzinfo | None = None) ->
         _execute(tr(code, "확인", "Acknowledge"), ACK_VERB, alert),
         _execute(tr(code, "1시간 미루기", "Snooze 1 h"), SNOOZE_VERB, alert),
         _execute(tr(code, "왜?", "Why?"), WHY_VERB, alert),
+        _execute(tr(code, "도움 안 됨", "Not useful"), NOT_USEFUL_VERB, alert),
     ]
     return build_card(body, lang=code, actions=actions, summary=message)
 

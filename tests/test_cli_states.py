@@ -38,6 +38,7 @@ COMMANDS: dict[str, list[str]] = {
     "ask": ["ask", "어제 매출"],
     "serve": ["serve", "--no-playground", "--port", "PORT"],
     "alerts evaluate": ["alerts", "evaluate", "--at", "2026-11-23T14:00"],
+    "alerts status": ["alerts", "status"],
     "stream replay": [
         "stream",
         "replay",
@@ -66,6 +67,7 @@ LONG_RUNNING = {"serve", "indexer"}
 READERS = {"data stats", "kpi query", "kpi summary", "kpi why", "ask", "serve", "alerts evaluate"}
 WAREHOUSE_USERS = READERS | {"data init", "data generate", "data import-ga", "stream replay"}
 INDEX_USERS = {"ask", "search", "index", "indexer", "indexer status", "serve"}
+STATE_USERS = {"serve", "alerts status"}
 
 # One bad value for each command (an option's value where it has one).
 BAD_FLAGS: dict[str, list[str]] = {
@@ -80,6 +82,7 @@ BAD_FLAGS: dict[str, list[str]] = {
     "ask": ["ask", "어제 매출", "--as-of", "someday"],
     "serve": ["serve", "--port", "70000"],
     "alerts evaluate": ["alerts", "evaluate", "--at", "half past two"],
+    "alerts status": ["alerts", "status", "--days", "0"],
     "stream replay": ["stream", "replay", "--speed", "fast"],
     "stream inject": ["stream", "inject", "traffic_drop", "--minutes", "0"],
     "index": ["index", "no-such-folder"],
@@ -127,7 +130,7 @@ STATES: dict[str, tuple[Callable[[Path], None], set[str], str]] = {
     "empty warehouse": (_empty, READERS, "no ga_data tables in"),
     "corrupt warehouse": (_corrupt, WAREHOUSE_USERS, "not a readable DuckDB database"),
     "unreadable index": (_bad_index, INDEX_USERS, "cannot read the search index"),
-    "unreadable state": (_bad_state, {"serve"}, "cannot read the state database"),
+    "unreadable state": (_bad_state, STATE_USERS, "cannot read the state database"),
 }
 
 

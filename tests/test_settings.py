@@ -58,6 +58,7 @@ def test_environment_wins_over_the_dotenv_file(tmp_path: Path, monkeypatch) -> N
         ),
         ("COMMERCY_NEWS_EVERY_MINUTES", "1", "greater than or equal to 5"),
         ("COMMERCY_NEWS_TOPICS", "/no/topics.json", "topics file /no/topics.json: no such file"),
+        ("COMMERCY_ALERT_SENSITIVITY", '{"traffic_drop": "quiet"}', "unknown sensitivity"),
     ],
 )
 def test_a_bad_value_names_the_setting_and_what_is_allowed(monkeypatch, name, value, expected):

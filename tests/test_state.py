@@ -112,6 +112,12 @@ def test_every_statement_is_in_the_sql_both_databases_speak(tmp_path) -> None:
     store.leases.release("scheduler", "h")
     store.memory.save_example("q", {"in_catalog": True})
     store.charts.save(b"\x89PNG", 60)
+    store.alerts.record([{"alert_id": "a", "rule": "r", "scope": "s", "severity": "warning"}])
+    for verdict in ("useful", "not_useful", "not_useful"):
+        store.feedback.mark("a", rule="r", scope="s", conversation_id="c", user_id="u",
+                            user_name="n", verdict=verdict)  # fmt: skip
+    store.feedback.verdicts("a")
+    store.feedback.tally(0)
     store.conversations.forget("c")
     statements = {s for s in seen if not s.startswith("PRAGMA")}
     assert len(statements) > 25

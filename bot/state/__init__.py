@@ -6,6 +6,7 @@ A few focused stores over one database (`db`: the tables and the engine):
   conversation's language and scope; welcomes; subscriptions (alerts, summary time);
 - `ledger`: the delivery ledger, every proactive card once per conversation;
 - `alerts`: raised alerts for the cooldowns, the last window checked, snoozes;
+- `feedback`: people's verdicts on alerts ("Not useful", or acted on), and their tally;
 - `leases`: the scheduler's lease, one leader among the instances;
 - `memory`: activity ids already answered, the last query of each conversation,
   confirmed examples;
@@ -23,6 +24,7 @@ from bot.state.alerts import Alerts
 from bot.state.charts import Charts
 from bot.state.conversations import Conversations
 from bot.state.db import Database
+from bot.state.feedback import Feedback
 from bot.state.leases import Leases
 from bot.state.ledger import Ledger
 from bot.state.memory import Memory
@@ -37,6 +39,7 @@ class State:
         self.conversations = Conversations(self.db)
         self.ledger = Ledger(self.db)
         self.alerts = Alerts(self.db)
+        self.feedback = Feedback(self.db)
         self.leases = Leases(self.db)
         self.memory = Memory(self.db)
         self.charts = Charts(self.db)

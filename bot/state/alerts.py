@@ -1,8 +1,10 @@
 """What the alert rules remember between runs, and what people silenced.
 
 The alerts raised in the last week (each rule's cooldown reads them, across restarts and
-leaders), the last 5-minute window the rules checked (so a bot back from downtime checks
-the windows it missed), and the snoozes set with "Snooze 1 h" on an alert card.
+leaders), a lighter log of them kept for months (`commercy alerts status` sets it against
+people's verdicts), the last 5-minute window the rules checked (so a bot back from
+downtime checks the windows it missed), and the snoozes set with "Snooze 1 h" on an
+alert card.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from bot.state.db import Database, insert_new
+from bot.state.feedback import KEEP_SECONDS as FEEDBACK_KEEP_SECONDS
 from bot.state.ledger import delivery_row
 
 # The mark the risk check leaves: the end of the last window it checked, ISO 8601.
 RISK_CHECK = "risk_check"
 # The cooldowns read the last day (bot/jobs.py); older alerts are deleted after a week.
 KEEP_SECONDS = 7 * 86_400
+# The alert log (rule, scope, severity, time) is kept as long as people's verdicts.
+LOG_KEEP_SECONDS = FEEDBACK_KEEP_SECONDS
 
 
 class Alerts:
@@ -52,9 +57,29 @@ class Alerts:
                     ":id, :alert, :now",
                     {"id": alert["alert_id"], "alert": json.dumps(alert), "now": now},
                 )
+                # The cooldowns need a week of whole alerts; `commercy alerts status`
+                # needs months of a few columns, to set against people's verdicts.
+                insert_new(
+                    db,
+                    "alert_log",
+                    "alert_id = :id",
+                    "(alert_id, rule, scope, severity, raised_at)",
+                    ":id, :rule, :scope, :severity, :now",
+                    {
+                        "id": alert["alert_id"],
+                        "rule": str(alert.get("rule", "")),
+                        "scope": str(alert.get("scope", "")),
+                        "severity": str(alert.get("severity", "")),
+                        "now": now,
+                    },
+                )
             db.execute(
                 text("DELETE FROM raised_alerts WHERE raised_at < :old"),
                 {"old": now - KEEP_SECONDS},
+            )
+            db.execute(
+                text("DELETE FROM alert_log WHERE raised_at < :old"),
+                {"old": now - LOG_KEEP_SECONDS},
             )
             for key, conversation_id, card, summary in deliveries:
                 insert_new(db, *delivery_row(key, conversation_id, card, summary))

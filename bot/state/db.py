@@ -9,7 +9,9 @@ and two instances racing on the same key end in the database's own unique-key er
 which counts as "already there"; the lease is one conditional UPDATE, atomic in both.
 
 Every table is declared here, whichever store reads it, so the schema is created (and
-checked for Azure SQL's key limits) in one place.
+checked for Azure SQL's key limits) in one place. `create_all` adds a table a release
+introduces to an existing database on the next start (it creates only what is missing);
+a new feature adds a table rather than altering one, so no migration step is needed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Unicode,
     UnicodeText,
     create_engine,
     event,
@@ -116,6 +119,25 @@ raised_alerts = _table(  # what the rules raised, for their cooldowns
     Column("alert_id", KEY, primary_key=True),
     Column("alert", LONG_TEXT, nullable=False),  # Alert.to_dict() as JSON
     Column("raised_at", Float, nullable=False),
+)
+alert_log = _table(  # every alert raised, a few columns kept for months: `alerts status`
+    "alert_log",
+    Column("alert_id", KEY, primary_key=True),
+    Column("rule", String(50), nullable=False),
+    Column("scope", String(150), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("raised_at", Float, nullable=False),
+)
+alert_feedback = _table(  # what people made of an alert: one verdict per alert and person
+    "alert_feedback",
+    Column("alert_id", String(200), primary_key=True),
+    Column("user_id", String(250), primary_key=True),  # aadObjectId, else the channel's id
+    Column("rule", String(50), nullable=False),
+    Column("scope", String(150), nullable=False),
+    Column("conversation_id", String(450), nullable=False),
+    Column("user_name", Unicode(200), nullable=False, server_default=""),  # Korean names
+    Column("verdict", String(16), nullable=False),  # useful | not_useful
+    Column("marked_at", Float, nullable=False),
 )
 marks = _table(  # "risk_check": the last window the rules checked
     "marks",
