@@ -1,5 +1,6 @@
-"""The risk alert card: what happened, where, how far from normal, since when, what to
-check first, and four buttons (Acknowledge, Snooze 1 h, Why?, Not useful).
+"""The risk alert card: what happened, where, what was seen against what was expected,
+when it began and how long it has lasted (an episode's later checks update the same
+card), what to check first, and four buttons (Acknowledge, Snooze 1 h, Why?, Not useful).
 
 The buttons are Action.Execute (Universal Actions) with Action.Submit fallbacks. An
 acknowledged alert is the same card with the buttons replaced by "확인: NAME, HH:MM",
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 from adaptive_cards import card as ac
 
 from cards.elements import Lang, build_card, bullets, heading, lang_code, subtle, text, tr
-from kpi.metrics.units import format_value
+from kpi.metrics.units import format_about, format_value
 
 ACK_VERB, SNOOZE_VERB, WHY_VERB = "ack", "snooze", "why"
 # "Not useful": the bot records it per alert and person, so `commercy alerts status` can
@@ -24,6 +25,7 @@ NOT_USEFUL_VERB = "not_useful"
 # The rule -> (metric whose numbers it watches, unit of its value).
 RULE_UNITS = {
     "checkout_bottleneck": "count",
+    "error_spike": "count",
     "traffic_drop": "count",
     "traffic_spike": "count",
     "conversion_drop": "ratio",
@@ -32,6 +34,7 @@ RULE_UNITS = {
 }
 RULE_METRIC = {
     "checkout_bottleneck": "cart_abandonment_rate",
+    "error_spike": "conversion_rate",
     "traffic_drop": "sessions",
     "traffic_spike": "sessions",
     "conversion_drop": "conversion_rate",
@@ -39,6 +42,14 @@ RULE_METRIC = {
     "bounce_spike": "bounce_rate",
 }
 FIRST_CHECKS = {
+    "error_spike": (
+        (
+            "결제 대행사(PG)·외부 서비스 상태와 오류 로그",
+            "the payment provider's and other services' status and error logs",
+        ),
+        ("최근 배포나 설정 변경", "recent releases or configuration changes"),
+        ("오류가 난 페이지를 직접 열어 보기", "opening the page with the errors yourself"),
+    ),
     "checkout_bottleneck": (
         (
             "결제 대행사(PG) 상태와 결제 오류 로그",
@@ -106,23 +117,37 @@ def alert_card(alert: AlertLike, *, lang: str, zone: dt.tzinfo | None = None) ->
         "🔴 Critical risk alert" if critical else "🟠 Risk alert",
     )
     message = alert.message_ko if code == "ko" else alert.message_en
-    normal = format_value(alert.expected, unit, code)
+    seen = format_value(alert.value, unit, code)
+    usual = (
+        format_about(alert.expected, code)
+        if unit == "count"
+        else format_value(alert.expected, unit, code)
+    )
+    onset = getattr(alert, "onset", None)
+    began = onset.astimezone(zone) if onset is not None and zone else onset
+    if began is not None:
+        minutes = max(0, round((end - began).total_seconds() / 60))
+        since = tr(
+            code,
+            f"시작: {began:%H:%M}쯤 (지금까지 {minutes}분, 마지막 확인 {end:%H:%M})",
+            f"Began: about {began:%H:%M} ({minutes} min so far, last checked {end:%H:%M})",
+        )
+    else:  # a rule over hours of orders cannot place its start closer than its window
+        since = tr(
+            code,
+            f"언제: {start:%m/%d %H:%M}~{end:%H:%M} 사이",
+            f"When: {start:%b %d %H:%M}–{end:%H:%M}",
+        )
     body = [
         heading(title),
         text(message, weight="Bolder"),
         subtle(tr(code, f"어디: {alert.scope}", f"Where: {alert.scope}")),
-        subtle(
-            tr(
-                code,
-                f"언제: {start:%m/%d %H:%M}~{end:%H:%M} 부터",
-                f"Since: {start:%b %d %H:%M}–{end:%H:%M}",
-            )
-        ),
+        subtle(since),
         text(
             tr(
                 code,
-                f"지금 {format_value(alert.value, unit, code)} · 평소 {normal}",
-                f"Now {format_value(alert.value, unit, code)} · usually {normal}",
+                f"본 값 {seen} · 예상 약 {usual} ({start:%H:%M}~{end:%H:%M})",
+                f"Seen {seen} · about {usual} expected ({start:%H:%M}–{end:%H:%M})",
             )
         ),
         subtle(tr(code, "먼저 확인할 것", "Check first")),

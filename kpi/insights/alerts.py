@@ -90,6 +90,7 @@ from zoneinfo import ZoneInfo
 
 from kpi.insights.tails import binomial_sf, normal_cdf, poisson_cdf, poisson_sf, surprise
 from kpi.metrics.catalog import METRICS
+from kpi.metrics.units import format_about as about
 from kpi.metrics.units import format_value
 from kpi.storage.warehouse import Warehouse
 
@@ -1160,17 +1161,6 @@ def _span(check: Check, zone: ZoneInfo) -> str:
     if start.date() != end.date():  # a look-back across midnight needs its dates
         return f"{start:%m/%d %H:%M}–{end:%m/%d %H:%M}"
     return f"{start:%H:%M}–{end:%H:%M}"
-
-
-def about(value: float, lang: str) -> str:
-    """An expected count as people say it: 18, 2.4, 0.35, or "under 0.01"."""
-    if value >= 10:
-        return f"{value:,.0f}"
-    if value >= 1:
-        return f"{value:.1f}"
-    if value >= 0.01:
-        return f"{value:.2f}"
-    return "0.01 미만" if lang == "ko" else "under 0.01"
 
 
 def _messages(check: Check, zone: ZoneInfo) -> tuple[str, str]:

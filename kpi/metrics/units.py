@@ -44,3 +44,15 @@ def format_change(current: float | None, previous: float | None, unit: Unit) -> 
     if previous == 0:
         return MISSING
     return f"{(current - previous) / abs(previous) * 100:+.1f}%"
+
+
+def format_about(value: float, lang: Lang = "en") -> str:
+    """An expected count as people say it: 18, 2.4, 0.35, or "under 0.01" (an alert's
+    "about N expected", where N may be far below one)."""
+    if value >= 10:
+        return f"{value:,.0f}"
+    if value >= 1:
+        return f"{value:.1f}"
+    if value >= 0.01:
+        return f"{value:.2f}"
+    return "0.01 미만" if lang == "ko" else "under 0.01"
