@@ -108,6 +108,32 @@ def create_app(
             raise outcome["error"]
         return outcome.get("id")
 
+    async def update_card(
+        reference: dict[str, Any],
+        activity_id: str,
+        card: dict[str, Any],
+        summary: str,
+        sending: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Rewrite a proactive card in place (PUT .../activities/{activity_id}): an alert
+        episode that escalates changes its one message instead of posting another.
+        Failures are raised to the deliverer, as for send_card."""
+        outcome: dict[str, Any] = {}
+
+        async def callback(turn_context: TurnContext) -> None:
+            message = MessageFactory.attachment(CardFactory.adaptive_card(card))
+            message.summary = summary
+            message.id = activity_id
+            sending()
+            try:
+                await turn_context.update_activity(message)
+            except Exception as error:
+                outcome["error"] = error
+
+        await send_later(ConversationReference().deserialize(reference), callback)
+        if "error" in outcome:
+            raise outcome["error"]
+
     def chart_url(png: bytes) -> str:
         return f"{settings.bot_url}/charts/{state.charts.save(png, settings.chart_ttl_seconds)}.png"
 
@@ -209,7 +235,7 @@ def create_app(
         app, warehouse=warehouse, zone=settings.timezone, today=bot.today,
         news_path=settings.news_path, topics=list(settings.topics),
     )  # fmt: skip
-    deliverer = Deliverer(state.ledger, state.conversations, send_card)
+    deliverer = Deliverer(state.ledger, state.conversations, send_card, update=update_card)
     app[DELIVERER] = deliverer
     if scheduler:
         app.on_startup.append(_start_jobs(settings, state, warehouse, deliverer))

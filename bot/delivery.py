@@ -21,11 +21,20 @@ such a row 'unconfirmed' and does not send it again: the connector has almost al
 received it by then (the gap between the mark and the request leaving is a millisecond;
 the wait for the answer is the connector's whole processing time), so a resend would
 almost always be a duplicate. It is logged with its key and conversation.
+
+Updates (issue 19: an alert episode is one card, escalated in place) are rows of kind
+'update' that rewrite a posted message (PUT) with the same retries, backoff and pacing
+(Teams counts edits against the same limits). Right before the PUT the deliverer reads
+the message's own row: its activity id (an update queued while the POST was in flight
+learns it only then) and any acknowledgement, which the new card keeps. A 404 on an
+update means that message was deleted: only the update is dropped, the conversation
+stays. An update in flight at a crash is simply sent again: a PUT is idempotent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import random
 import time
@@ -34,6 +43,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import cards
 from bot.state.conversations import Conversations
 from bot.state.ledger import Delivery, Ledger
 
@@ -48,6 +58,9 @@ PACING = ((7, 1.0), (60, 30.0))
 # send(reference, card, summary, sending): posts the card and returns the new activity's
 # id; calls sending() right before the POST, after any token fetch or client set-up.
 Send = Callable[[dict[str, Any], dict[str, Any], str, Callable[[], None]], Awaitable[str | None]]
+# update(reference, activity_id, card, summary, sending): rewrites that message with the
+# card; calls sending() right before the PUT.
+Update = Callable[[dict[str, Any], str, dict[str, Any], str, Callable[[], None]], Awaitable[object]]
 
 
 @dataclass
@@ -122,11 +135,13 @@ class Deliverer:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: random.Random | None = None,
         pacer: ConversationPacer | None = None,
+        update: Update | None = None,
     ) -> None:
         self.ledger = ledger
         # Where each card goes, and the conversations a 403 says to forget.
         self.conversations = conversations
         self.send = send
+        self.update = update  # None: updates are dropped with a log line
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
@@ -158,22 +173,33 @@ class Deliverer:
 
     async def _deliver_due(self) -> DeliveryReport:
         report = DeliveryReport()
-        for delivery in self.ledger.due(self.clock()):
-            stored = self.conversations.get(delivery.conversation_id)
+        for due in self.ledger.due(self.clock()):
+            stored = self.conversations.get(due.conversation_id)
             if stored is None:  # uninstalled since the card was queued
-                self.ledger.drop_conversation(delivery.conversation_id)
+                self.ledger.drop_conversation(due.conversation_id)
                 report.dropped += 1
                 continue
-            wait = self.pacer.wait_seconds(delivery.conversation_id)
+            wait = self.pacer.wait_seconds(due.conversation_id)
             if wait > 0:
                 await self.sleep(wait)
+            # Read again after the wait: a newer state of the episode may have replaced
+            # the card, or superseded this update, while earlier rows went out.
+            delivery = self.ledger.pending(due)
+            if delivery is None:
+                continue
             try:
-                activity_id = await self.send(
-                    stored.reference,
-                    delivery.card,
-                    delivery.summary,
-                    lambda d=delivery: self.ledger.mark_sending(d),
-                )
+                if delivery.kind == "update":
+                    activity_id = await self._update(stored.reference, delivery)
+                    if activity_id is None:
+                        report.dropped += 1
+                        continue
+                else:
+                    activity_id = await self.send(
+                        stored.reference,
+                        delivery.card,
+                        delivery.summary,
+                        lambda d=delivery: self.ledger.mark_sending(d),
+                    )
             except Exception as error:
                 self._failed(delivery, failure_of(error), report)
                 continue
@@ -182,8 +208,45 @@ class Deliverer:
             report.sent += 1
         return report
 
+    async def _update(self, reference: dict[str, Any], delivery: Delivery) -> str | None:
+        """Rewrite the message of the update's episode; None (and the row dropped) when
+        there is no message to rewrite."""
+        posted = self.ledger.posted(delivery.episode_key or "", delivery.conversation_id)
+        target = delivery.target_activity_id or (posted.activity_id if posted else None)
+        if self.update is None or target is None:
+            log.warning(
+                "update %s for %s dropped: %s", delivery.delivery_key, delivery.conversation_id,
+                "no update function" if self.update is None else "its card was never posted",
+            )  # fmt: skip
+            self.ledger.drop(delivery)
+            return None
+        card = delivery.card
+        if posted is not None and posted.acknowledged_by and posted.acknowledged_at:
+            # The card someone acknowledged stays acknowledged with its new numbers.
+            card = cards.acknowledged(
+                card,
+                name=posted.acknowledged_by,
+                when=dt.datetime.fromisoformat(posted.acknowledged_at),
+                lang=str(card.get("lang") or "ko"),
+            )
+        await self.update(
+            reference, target, card, delivery.summary,
+            lambda d=delivery: self.ledger.mark_sending(d),
+        )  # fmt: skip
+        return target
+
     def _failed(self, delivery: Delivery, failure: SendFailed, report: DeliveryReport) -> None:
         status = failure.status
+        if status == 404 and delivery.kind == "update":
+            # The message was deleted: nothing to rewrite, but the chat is still there.
+            log.warning(
+                "update %s for %s dropped: its message is gone (404)",
+                delivery.delivery_key,
+                delivery.conversation_id,
+            )
+            self.ledger.drop(delivery)
+            report.dropped += 1
+            return
         if status in (403, 404):
             # 403: the app was removed or blocked; 404 (ConversationNotFound): the chat is
             # gone, e.g. a Playground conversation from an earlier run. Either way nothing

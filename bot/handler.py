@@ -184,7 +184,11 @@ class CommercyBot(TeamsActivityHandler):
                 return _invoke_response(404, "application/vnd.microsoft.error", problem)
             who = getattr(turn_context.activity.from_property, "name", None) or "?"
             self._mark(turn_context, data, USEFUL)  # acted on: the alert was worth a look
-            updated = cards.acknowledged(card, name=who, when=self._now(), lang=lang)
+            when = self._now()
+            updated = cards.acknowledged(card, name=who, when=when, lang=lang)
+            # Kept before the card changes: a later escalation of this episode rewrites the
+            # message and must show the same note (bot/delivery.py re-applies it).
+            self.state.ledger.acknowledge(alert_id, conversation_id, who, when.isoformat())
             message = MessageFactory.attachment(CardFactory.adaptive_card(updated))
             message.id = turn_context.activity.reply_to_id
             if message.id:

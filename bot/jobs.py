@@ -7,7 +7,8 @@ misfire grace) instead of a storm of missed runs. When several bot instances run
 job first takes the "scheduler" lease in the state store: only the leader does the work.
 
 Nothing here sends directly: alerts and summaries go into the delivery ledger, keyed by
-alert id or by day, and the deliverer sends each (key, conversation) once.
+alert id or by day, and the deliverer sends each (key, conversation) once. A later alert
+of an episode already alerted is no new card: it updates that card in place.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 import cards
 from bot.delivery import Deliverer
 from bot.state import State
+from bot.state.ledger import NOT_POSTED
 from kpi.insights.summary import daily_summary
 
 log = logging.getLogger(__name__)
@@ -139,19 +141,52 @@ async def risk_check() -> None:
         )
         previous += alerts
         deliveries = []
+        updates = []
         for alert in alerts:
+            if alert.is_update:
+                updates += _episode_updates(runtime, alert)
+                continue
             for conversation_id in runtime.state.conversations.subscribers(alerts=True):
                 if runtime.state.alerts.snoozed(conversation_id, alert.rule, alert.scope):
                     continue
-                stored = runtime.state.conversations.get(conversation_id)
-                lang = stored.lang if stored else "ko"
-                card = cards.alert_card(alert, lang=lang, zone=runtime.zone)
-                text = alert.message_ko if lang == "ko" else alert.message_en
+                card, text = _alert_card(runtime, alert, conversation_id)
                 deliveries.append((alert.alert_id, conversation_id, card, text))
-        runtime.state.alerts.record(
-            [alert.to_dict() for alert in alerts], deliveries, checked=at.isoformat()
+        outcomes = runtime.state.alerts.record(
+            [alert.to_dict() for alert in alerts],
+            deliveries,
+            updates=updates,
+            checked=at.isoformat(),
         )
+        for (key, episode, conversation_id, _, _), outcome in zip(updates, outcomes, strict=True):
+            if outcome == NOT_POSTED:
+                log.info("alert %s: episode %s has no posted card in %s to update; "
+                         "no new card either", key, episode, conversation_id)  # fmt: skip
     await runtime.deliverer.deliver_due()
+
+
+def _alert_card(runtime: Runtime, alert: Any, conversation_id: str) -> tuple[dict[str, Any], str]:
+    """The alert's card and notification text in the conversation's language."""
+    stored = runtime.state.conversations.get(conversation_id)
+    lang = stored.lang if stored else "ko"
+    card = cards.alert_card(alert, lang=lang, zone=runtime.zone)
+    return card, alert.message_ko if lang == "ko" else alert.message_en
+
+
+def _episode_updates(runtime: Runtime, alert: Any) -> list[tuple[str, str, str, dict, str]]:
+    """A later alert of an episode (issue 19): an update of the episode's card in every
+    conversation that has one, as (alert id, episode id, conversation, card, summary).
+    Snoozes do not apply: editing a message notifies nobody, and a snooze stops new
+    cards. Conversations without the card get nothing: the episode began before they
+    subscribed or while they were snoozed, and a card mid-incident would be a new one."""
+    conversations = runtime.state.ledger.conversations_with(alert.episode)
+    if not conversations:
+        log.info("alert %s: episode %s was not carded anywhere; nothing to update",
+                 alert.alert_id, alert.episode)  # fmt: skip
+    return [
+        (alert.alert_id, alert.episode, conversation_id,
+         *_alert_card(runtime, alert, conversation_id))
+        for conversation_id in conversations
+    ]  # fmt: skip
 
 
 async def news_ingest() -> None:

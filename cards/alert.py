@@ -177,6 +177,10 @@ def acknowledged(
 
 
 def _execute(title: str, verb: str, alert: AlertLike) -> ac.ActionExecute:
-    data = {"alert_id": alert.alert_id, "rule": alert.rule, "scope": alert.scope}
+    data = {
+        "alert_id": getattr(alert, "episode", alert.alert_id),
+        "rule": alert.rule,
+        "scope": alert.scope,
+    }
     fallback = ac.ActionSubmit(title=title, data={"verb": verb, **data})
     return ac.ActionExecute(title=title, verb=verb, data=data, fallback=fallback)

@@ -7,6 +7,7 @@ for SQL Server with indexable keys."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 
@@ -106,6 +107,14 @@ def test_every_statement_is_in_the_sql_both_databases_speak(tmp_path) -> None:
     store.ledger.retry_later(delivery, 0)
     store.ledger.mark_sent(delivery, "act-1")
     store.ledger.counts()
+    store.ledger.conversations_with("x")
+    store.ledger.update("y", "x", "c", {"card": 2}, "s2")  # issue 19: an in-place update
+    store.ledger.update("z", "x", "c", {"card": 3}, "s3")  # supersedes the pending one
+    update = store.ledger.due()[0]
+    store.ledger.pending(update)
+    store.ledger.posted("x", "c")
+    store.ledger.acknowledge("x", "c", "Marketer", "2026-11-24T05:00:00+00:00")
+    store.ledger.mark_sent(update, "act-1")
     store.alerts.snooze("c", "r", "s", 60)
     store.alerts.snooze("c", "r", "s", 120)
     store.leases.acquire("scheduler", "h", 60)
@@ -138,3 +147,29 @@ def test_the_tables_compile_for_azure_sql_with_indexable_keys() -> None:
 def test_an_unsupported_state_url_is_refused(url) -> None:
     with pytest.raises(ValueError, match="sqlite:///PATH or mssql"):
         State.from_url(url)
+
+
+def test_a_state_file_from_before_escalation_gains_the_new_columns_and_keeps_its_rows(
+    tmp_path,
+) -> None:
+    """The deliveries table as it was before issue 19 (no kind, episode or acknowledgement
+    columns), with a card already sent: opening it adds the columns, and the sent card
+    can then be updated in place."""
+    path = tmp_path / "state.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE deliveries (delivery_key VARCHAR(200) NOT NULL, "
+            "conversation_id VARCHAR(250) NOT NULL, card TEXT NOT NULL, summary TEXT NOT NULL, "
+            "status VARCHAR(16) NOT NULL, attempts INTEGER DEFAULT '0' NOT NULL, "
+            "next_attempt_at FLOAT NOT NULL, activity_id VARCHAR(450), created_at FLOAT NOT NULL, "
+            "sent_at FLOAT, PRIMARY KEY (delivery_key, conversation_id))"
+        )
+        db.execute("INSERT INTO deliveries VALUES ('a1', 'c', '{}', 's', 'sent', 1, 0, 'm1', 0, 0)")
+    store = State(path)
+    assert store.ledger.counts() == {"sent": 1}
+    assert store.ledger.conversations_with("a1") == ["c"]
+    assert store.ledger.update("a2", "a1", "c", {"v": 2}, "s2") == "queued"
+    [update] = store.ledger.due()
+    assert (update.kind, update.episode_key, update.target_activity_id) == ("update", "a1", "m1")
+    store.close()
+    State(path).close()  # opening it again adds nothing and fails on nothing

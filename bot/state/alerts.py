@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from bot.state.db import Database, insert_new
 from bot.state.feedback import KEEP_SECONDS as FEEDBACK_KEEP_SECONDS
-from bot.state.ledger import delivery_row
+from bot.state.ledger import apply_update, delivery_row
 
 # The mark the risk check leaves: the end of the last window it checked, ISO 8601.
 RISK_CHECK = "risk_check"
@@ -39,15 +39,20 @@ class Alerts:
         alerts: list[dict[str, Any]],
         deliveries: Sequence[tuple[str, str, dict[str, Any], str]] = (),
         *,
+        updates: Sequence[tuple[str, str, str, dict[str, Any], str]] = (),
         checked: str | None = None,
-    ) -> None:
+    ) -> list[str]:
         """In one transaction: the alerts the rules raised (for their cooldowns), their
-        cards in the ledger as (key, conversation, card, summary), and the last window
-        checked. A crash leaves all of it or none: never an alert recorded (so its
-        cooldown silences it) without its cards."""
+        cards in the ledger as (key, conversation, card, summary), the later alerts of
+        episodes already carded as (alert id, episode id, conversation, card, summary)
+        (bot/state/ledger.py `apply_update`), and the last window checked. A crash leaves
+        all of it or none: never an alert recorded (so its cooldown silences it) without
+        its cards. Returns apply_update's outcome for each of `updates`."""
         now = time.time()
+        outcomes: list[str] = []
 
         def work(db: Connection) -> None:
+            outcomes.clear()  # retrying() may run this twice
             for alert in alerts:
                 insert_new(
                     db,
@@ -83,10 +88,13 @@ class Alerts:
             )
             for key, conversation_id, card, summary in deliveries:
                 insert_new(db, *delivery_row(key, conversation_id, card, summary))
+            for update in updates:
+                outcomes.append(apply_update(db, *update))
             if checked is not None:
                 _set_mark(db, RISK_CHECK, checked)
 
         self.db.retrying(work)
+        return list(outcomes)
 
     def recent(self, seconds: float) -> list[dict[str, Any]]:
         """The alerts raised in the last `seconds`, oldest first, as Alert.to_dict()."""

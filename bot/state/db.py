@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy import (
     Column,
     Connection,
+    Engine,
     Float,
     Integer,
     LargeBinary,
@@ -35,11 +36,12 @@ from sqlalchemy import (
     UnicodeText,
     create_engine,
     event,
+    inspect,
     text,
 )
 from sqlalchemy.dialects import mssql
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 T = TypeVar("T")
 
@@ -100,6 +102,17 @@ deliveries = _table(
     Column("activity_id", String(450)),  # the sent message, for in-place updates
     Column("created_at", Float, nullable=False),
     Column("sent_at", Float),
+    # Issue 19: an alert episode is one card, updated in place. 'send' posts a new message;
+    # 'update' (keyed by the later alert's id) rewrites the message its episode's row
+    # (`episode_key`, same conversation) posted, `target_activity_id` once known.
+    Column("kind", String(16), nullable=False, server_default="send"),
+    Column("episode_key", String(200)),
+    Column("target_activity_id", String(450)),
+    # Who acknowledged the message a 'send' row posted, and when (ISO 8601, as the card
+    # showed it): an update re-applies the note to the new card, so the name and time are
+    # kept rather than the acknowledged card, which has lost its buttons and old numbers.
+    Column("acknowledged_by", String(200)),
+    Column("acknowledged_at", String(40)),
 )
 leases = _table(
     "leases",
@@ -187,6 +200,7 @@ class Database:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -240,6 +254,46 @@ def insert_new(
         ),
         values,
     ).rowcount
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add the columns declared since a table was created: create_all makes missing
+    tables only, and a state database from an earlier release must keep working. Every
+    column added later is nullable or has a server default, so ADD COLUMN fills the rows
+    already there. Returns "table.column" for each column added."""
+    added = []
+    existing = set(inspect(engine).get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        have = {column["name"] for column in inspect(engine).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            try:
+                with engine.begin() as db:
+                    db.execute(text(_add_column_sql(engine, table, column)))
+            except (OperationalError, ProgrammingError):
+                # Another instance added it between our look and our ALTER.
+                have = {c["name"] for c in inspect(engine).get_columns(table.name)}
+                if column.name not in have:
+                    raise
+                continue
+            added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def _add_column_sql(engine: Engine, table: Table, column: Column) -> str:
+    dialect = engine.dialect
+    quote = dialect.identifier_preparer.quote
+    sql = column.type.compile(dialect)
+    if column.server_default is not None:  # our defaults are plain strings
+        sql += f" DEFAULT '{column.server_default.arg}'"
+    elif not column.nullable:
+        raise ValueError(f"{table.name}.{column.name}: a column added later needs a default")
+    sql += "" if column.nullable else " NOT NULL"
+    add = "ADD COLUMN" if dialect.name == "sqlite" else "ADD"  # T-SQL: ALTER TABLE t ADD c
+    return f"ALTER TABLE {quote(table.name)} {add} {quote(column.name)} {sql}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -39,7 +39,9 @@ class Connector:
     """Records every activity the bot posts, per conversation. `failures` (0..1) makes it
     refuse that share of posts with 429 (Retry-After: 0) or 503, as a loaded Teams does;
     `forbidden` conversations answer 403 (app removed), `missing` ones 404
-    (ConversationNotFound: a chat that no longer exists)."""
+    (ConversationNotFound: a chat that no longer exists). PUTs (message updates) are
+    recorded in `updated`; one to an activity id in `deleted` answers 404 (someone
+    deleted that message)."""
 
     def __init__(self, *, failures: float = 0.0, seed: int = 0) -> None:
         self.sent: dict[str, list[dict]] = defaultdict(list)
@@ -50,6 +52,7 @@ class Connector:
         self.forbidden: set[str] = set()
         self.missing: set[str] = set()
         self.updated: list[tuple[str, dict]] = []
+        self.deleted: set[str] = set()
         # hold_at = n: the n-th card accepted is recorded and its answer held back (the
         # bot waits, the card in flight) until release() - for killing a bot mid-send.
         self.hold_at: int | None = None
@@ -82,6 +85,8 @@ class Connector:
         self._released.set()
 
     async def _put(self, request: web.Request) -> web.Response:
+        if request.match_info["activity_id"] in self.deleted:
+            return web.json_response({"error": {"code": "NotFound"}}, status=404)
         self.updated.append((request.match_info["activity_id"], await request.json()))
         return web.json_response({"id": request.match_info["activity_id"]})
 
