@@ -782,13 +782,18 @@ def trimmed_mean(values: Sequence[float]) -> float:
     return sum(ordered) / len(ordered) if ordered else 0.0
 
 
-def dispersion(observed: Sequence[float], expected: Sequence[float]) -> float:
+def dispersion(
+    observed: Sequence[float], expected: Sequence[float], share: float | None = None
+) -> float:
     """How much more the past weeks vary than chance alone (Pearson's statistic over the
-    weeks / degrees of freedom), at least 1: the quasi-Poisson scale of a count."""
-    pairs = [(o, e) for o, e in zip(observed, expected, strict=True) if e > 0]
+    weeks / degrees of freedom), at least 1: the quasi-Poisson scale of a count, or the
+    quasi-binomial one when each expected count is a `share` of trials (variance
+    n p (1 - p))."""
+    keep = 1 - share if share is not None else 1.0
+    pairs = [(o, e) for o, e in zip(observed, expected, strict=True) if e > 0 and keep > 0]
     if len(pairs) < 2:
         return 1.0
-    return max(1.0, sum((o - e) ** 2 / e for o, e in pairs) / (len(pairs) - 1))
+    return max(1.0, sum((o - e) ** 2 / (e * keep) for o, e in pairs) / (len(pairs) - 1))
 
 
 def _store_checks(
@@ -904,9 +909,7 @@ def _bounce_check(plan: _Plan, t: Thresholds, sessions: _Series, bounces: _Serie
     if not sessions.now or len(past) < t.min_baseline_weeks or not sum(sessions.past):
         return _quiet(plan, t, rule, "store", "low volume", details, past=past)
     rate = sum(bounces.past) / sum(sessions.past)
-    phi = dispersion(bounces.past, [s * rate * (1 - rate) for s in sessions.past])
-    # Pearson for a binomial divides by n p (1 - p); the expected counts above carry it.
-    phi = max(1.0, phi * (1 - rate)) if rate < 1 else 1.0
+    phi = dispersion(bounces.past, [s * rate for s in sessions.past], share=rate)
     p = binomial_sf(math.floor(bounces.now / phi), sessions.now / phi, rate)
     details["dispersion"] = phi
     return _verdict(
