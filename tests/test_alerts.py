@@ -636,3 +636,114 @@ def test_the_same_live_night_without_an_incident_is_quiet(
     finally:
         warehouse.close()
     assert raised == []
+
+
+# -- incidents replayed live at the store's own volume ---------------------------------
+
+LIVE_SEED = 11
+# 01:17 in Seoul is 16:17 UTC the day before: US daytime, when the store is busiest.
+LIVE_ONSET_MINUTES = 77
+SEARCH_MINUTES = 90
+
+
+@pytest.fixture(scope="session")
+def live_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seven weeks generated at 1x up to the day before END, then END replayed live
+    (kpi/sample/stream.py) from midnight to the onset: what `commercy serve` writes."""
+    from kpi.sample import stream
+
+    folder = tmp_path_factory.mktemp("live")
+    warehouse = new_warehouse(folder)
+    generate(warehouse, days=DAYS, end=END - dt.timedelta(days=1), zone=SEOUL, scale=1.0,
+             seed=SEED)  # fmt: skip
+    stream.replay(warehouse, start=local(0), minutes=LIVE_ONSET_MINUTES, speed=0, zone=SEOUL,
+                  seed=LIVE_SEED)  # fmt: skip
+    warehouse.close()
+    return folder / "warehouse.duckdb"
+
+
+def replay_incident(path: Path, kind: str) -> tuple[list[Alert], list[Alert], list[int]]:
+    """The checks of the hour before the onset, then the incident replayed minute by
+    minute with a check at every 5-minute mark, as the scheduler runs them: (alerts before
+    the onset, alerts after it, the evidence's times in ms: error hits or cart reloads)."""
+    from kpi.sample import stream
+
+    warehouse = open_warehouse(f"duckdb:///{path}")
+    try:
+        onset = local(0) + dt.timedelta(minutes=LIVE_ONSET_MINUTES)
+        before = replay_checks(warehouse, local(0, 15), local(1, 15), Thresholds())
+        incident = stream.Incident(kind, onset, SEARCH_MINUTES)  # type: ignore[arg-type]
+        raised, written = list(before), onset
+        for at in every_5_minutes(local(1, 20), onset + dt.timedelta(minutes=SEARCH_MINUTES)):
+            minutes = int((at - written) / dt.timedelta(minutes=1))
+            stream.replay(warehouse, start=written, minutes=minutes, speed=0, zone=SEOUL,
+                          seed=LIVE_SEED, incidents=[incident])  # fmt: skip
+            written = at
+            raised += evaluate(warehouse, at, zone=SEOUL, previous=raised)
+        evidence = warehouse.query(
+            "SELECT s.visitStartTime * 1000 + h.time AS at_ms FROM ga_data.Hits h "
+            "JOIN ga_data.Hits p ON p.session_key = h.session_key "
+            "AND p.hitNumber = h.hitNumber - 1 "
+            "JOIN ga_data.Sessions s ON s.session_key = h.session_key "
+            "WHERE s.visitStartTime >= :onset AND ((h.eventCategory = 'Checkout Error') "
+            "OR (h.hitType = 'PAGE' AND p.hitType = 'PAGE' AND h.pagePath = p.pagePath "
+            "AND h.time - p.time >= 300000)) ORDER BY 1",
+            {"onset": seconds(onset)},
+        )
+    finally:
+        warehouse.close()
+    return before, raised[len(before) :], [row["at_ms"] for row in evidence]
+
+
+def next_check(ms: int) -> dt.datetime:
+    """The first 5-minute mark after the moment `ms`: the check that can see it."""
+    moment = dt.datetime.fromtimestamp(ms / 1000, SEOUL).replace(second=0, microsecond=0)
+    return moment + dt.timedelta(minutes=5 - moment.minute % 5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["traffic_drop", "payment_errors", "checkout_bottleneck"])
+def test_a_live_incident_at_us_daytime_is_raised_as_soon_as_its_evidence_exists(
+    live_day: Path, tmp_path: Path, kind: str
+) -> None:
+    """Issue 19's time to detect, at the store's real volume. A traffic drop is evidence
+    from its first minute: raised within 10 minutes. Payment errors and a hanging cart
+    leave evidence only when a visitor reaches the payment page or the cart (~0.35 and
+    ~0.7 per 5 minutes of US daytime at 1x), so the spec is the detector's own part:
+    raised by the first check after the first error hit, or after the reloads that
+    make a pattern (see below)."""
+    copy = tmp_path / "live.duckdb"
+    shutil.copyfile(live_day, copy)
+    before, after, evidence = replay_incident(copy, kind)
+    onset = local(0) + dt.timedelta(minutes=LIVE_ONSET_MINUTES)
+    assert before == [], [a.message_en for a in before]  # the hour before stays quiet
+    rule = {"traffic_drop": "traffic_drop", "payment_errors": "error_spike",
+            "checkout_bottleneck": "checkout_bottleneck"}[kind]  # fmt: skip
+    first = next(a for a in after if a.rule == rule)
+    if kind == "traffic_drop":
+        assert first.window_end - onset <= dt.timedelta(minutes=10)
+        assert abs(first.onset - onset) <= dt.timedelta(minutes=2), first.onset
+    elif kind == "payment_errors":  # an error type the baseline never had: the first
+        assert evidence, "this seed's traffic left no evidence to detect"
+        assert first.window_end == next_check(evidence[0])
+    else:  # two slow reloads where ~0.1 are usual happen by chance one time in 200:
+        # raised at the check after the second reload or, at most, after the third
+        assert len(evidence) >= 3, "this seed's traffic left no evidence to detect"
+        assert next_check(evidence[1]) <= first.window_end <= next_check(evidence[2])
+        assert first.onset is not None and first.onset >= onset - dt.timedelta(minutes=1)
+    # Seen against expected, the right way round (a drop sees fewer).
+    assert (first.value < first.expected) == (kind == "traffic_drop") and not first.is_update
+    # One card: every later alert of the rule updates this one.
+    assert {a.episode for a in after if a.rule == rule} == {first.alert_id}
+
+
+@pytest.mark.slow
+def test_a_live_incident_raises_the_same_alerts_for_the_same_seed(
+    live_day: Path, tmp_path: Path
+) -> None:
+    runs = []
+    for name in ("one", "two"):
+        copy = tmp_path / f"{name}.duckdb"
+        shutil.copyfile(live_day, copy)
+        runs.append([a.to_dict() for a in replay_incident(copy, "traffic_drop")[1]])
+    assert runs[0] == runs[1] and runs[0]
