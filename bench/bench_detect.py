@@ -100,8 +100,7 @@ class Run:
 
 # The evidence a detector needs before any rule can tell, as SQL over the replayed rows
 # (sessions started from :onset; times in ms): the first error hit of a payment error,
-# the third reload of a stuck cart (two where ~0.1 are usual in the look-back are chance
-# one time in 200, below the rule's warning score; three are one in 6,000). Sessions
+# the second reload of a stuck cart (Thresholds.checkout_bottleneck.min_volume). Sessions
 # that never reach the payment page or the cart cannot show either, however long the
 # check looks: at 1x the store has ~0.35 payment-page and ~0.7 cart sessions per
 # 5 minutes of US daytime.
@@ -119,7 +118,7 @@ WHERE s.visitStartTime >= :onset AND h.pagePath = '/basket.html' AND p.pagePath 
   AND h.hitType = 'PAGE' AND p.hitType = 'PAGE' AND h.time - p.time >= 300000
 ORDER BY 1""",
 }
-EVIDENCE_NEEDED = {"payment_errors": 1, "checkout_bottleneck": 3}
+EVIDENCE_NEEDED = {"payment_errors": 1, "checkout_bottleneck": 2}
 
 
 def evidence_minutes(path: Path, kind: str, onset: dt.datetime) -> float | None:
@@ -256,7 +255,7 @@ def report(runs: list[Run], kinds: list[str], seconds: float) -> None:
                   f"{missed:>6} {others:>5} {no_evidence:>8} {lag:>11}  {target}")  # fmt: skip
     print(f"\n'other': alerts after the onset that did not fit the kind. 'no evid.': runs in "
           f"which the store's traffic produced no evidence within {SEARCH_MINUTES} min (no "
-          f"payment error: nobody reached the payment page; fewer than 3 carts reloaded). "
+          f"payment error: nobody reached the payment page; fewer than 2 carts reloaded). "
           f"'after evid.': median / worst minutes from the evidence to the alert. "
           f"{len(runs)} runs in {seconds:.0f} s.")  # fmt: skip
     limits = Thresholds().traffic_drop

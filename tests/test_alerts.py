@@ -114,7 +114,7 @@ def execute(warehouse: Warehouse, sql: str, **params: object) -> None:
 
 
 def plant_stuck_sessions(
-    warehouse: Warehouse, step: str, last_hits: list[dt.datetime], dwell_minutes: int = 8
+    warehouse: Warehouse, step: str, last_hits: list[dt.datetime], dwell_minutes: int = 15
 ) -> None:
     """Sessions that reach `step`, view it again `dwell_minutes` later and leave: what a
     hanging page does (and what kpi/sample/stream.py's checkout_bottleneck writes). Copies of
@@ -220,7 +220,7 @@ def test_every_rule_and_step_gives_a_verdict(six_weeks: Warehouse, defaults: Thr
             assert len(check.baseline) == 5  # END-7 .. END-35: the weeks the sample holds
 
 
-def test_the_usual_dwell_is_a_p90_from_past_same_weekdays(
+def test_the_usual_dwell_is_a_p99_from_past_same_weekdays(
     six_weeks: Warehouse, defaults: Thresholds
 ) -> None:
     """The dwell before a hit on /payment.html, over the five past Wednesdays."""
@@ -236,7 +236,7 @@ def test_the_usual_dwell_is_a_p90_from_past_same_weekdays(
         {f"d{i}": day for i, day in enumerate(days, start=1)},
     )
     dwells = [row["dwell"] for row in rows]
-    nearest_rank = dwells[-(-len(dwells) * 9 // 10) - 1]
+    nearest_rank = dwells[-(-len(dwells) * 99 // 100) - 1]
     assert payment.details["dwell_samples"] == len(dwells)
     assert payment.details["usual_dwell_seconds"] == nearest_rank / 1000
 
@@ -257,7 +257,7 @@ def test_a_checkout_bottleneck_raises_one_alert_at_its_step(
     assert alert.window_start <= stuck_at[0] and alert.window_end == local(14, 10)
     assert alert.value == 3 > defaults.checkout_bottleneck.min_volume
     assert alert.expected < 0.05 and alert.severity == "critical"
-    began = stuck_at[0] - dt.timedelta(minutes=8)  # when the first began waiting
+    began = stuck_at[0] - dt.timedelta(minutes=15)  # when the first began waiting
     assert alert.onset is not None and abs(alert.onset - began) < dt.timedelta(seconds=1)
     assert "결제" in alert.message_ko and "/payment.html" in alert.message_en
 
@@ -284,12 +284,12 @@ def test_sessions_that_linger_no_longer_than_usual_raise_nothing(
 
 
 def test_a_traffic_drop_raises_one_alert(fresh: Warehouse, defaults: Thresholds) -> None:
-    """70 % of an hour's sessions gone: one episode, which turns critical as it lasts."""
+    """90 % of an hour's sessions gone (an outage): one episode, critical as it lasts."""
     start, end = local(10), local(11)
     execute(
         fresh,
         'DELETE FROM ga_data."Sessions" WHERE visitStartTime >= :a AND visitStartTime < :b '
-        "AND visitStartTime % 10 < 7",  # about 70 % of them
+        "AND visitStartTime % 10 < 9",  # about 90 % of them
         a=seconds(start),
         b=seconds(end),
     )
@@ -298,7 +298,7 @@ def test_a_traffic_drop_raises_one_alert(fresh: Warehouse, defaults: Thresholds)
     assert (alert.rule, alert.scope) == ("traffic_drop", "store")
     assert start < alert.window_end <= end
     assert alert.score >= defaults.traffic_drop.warning_score
-    assert alert.value < 0.6 * alert.expected
+    assert alert.value < 0.3 * alert.expected
     assert raised[-1].severity == "critical" and raised[-1].episode == alert.alert_id
 
 
@@ -710,8 +710,7 @@ def test_a_live_incident_at_us_daytime_is_raised_as_soon_as_its_evidence_exists(
     from its first minute: raised within 10 minutes. Payment errors and a hanging cart
     leave evidence only when a visitor reaches the payment page or the cart (~0.35 and
     ~0.7 per 5 minutes of US daytime at 1x), so the spec is the detector's own part:
-    raised by the first check after the first error hit, or after the reloads that
-    make a pattern (see below)."""
+    raised by the first check after the first error hit, or after the second reload."""
     copy = tmp_path / "live.duckdb"
     shutil.copyfile(live_day, copy)
     before, after, evidence = replay_incident(copy, kind)
@@ -723,13 +722,10 @@ def test_a_live_incident_at_us_daytime_is_raised_as_soon_as_its_evidence_exists(
     if kind == "traffic_drop":
         assert first.window_end - onset <= dt.timedelta(minutes=10)
         assert abs(first.onset - onset) <= dt.timedelta(minutes=2), first.onset
-    elif kind == "payment_errors":  # an error type the baseline never had: the first
-        assert evidence, "this seed's traffic left no evidence to detect"
-        assert first.window_end == next_check(evidence[0])
-    else:  # two slow reloads where ~0.1 are usual happen by chance one time in 200:
-        # raised at the check after the second reload or, at most, after the third
-        assert len(evidence) >= 3, "this seed's traffic left no evidence to detect"
-        assert next_check(evidence[1]) <= first.window_end <= next_check(evidence[2])
+    else:  # an error type the baseline never had: its first; a hanging cart: two
+        needed = 1 if kind == "payment_errors" else 2
+        assert len(evidence) >= needed, "this seed's traffic left no evidence to detect"
+        assert first.window_end == next_check(evidence[needed - 1])
         assert first.onset is not None and first.onset >= onset - dt.timedelta(minutes=1)
     # Seen against expected, the right way round (a drop sees fewer).
     assert (first.value < first.expected) == (kind == "traffic_drop") and not first.is_update

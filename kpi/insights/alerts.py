@@ -31,7 +31,7 @@ The rules (names are stable: the alert ledger, cards and settings use them):
   store has every day needs many more.
 - ``checkout_bottleneck`` (scope ``step:/payment.html`` etc.): sessions that viewed a
   funnel step again right after viewing it, after waiting longer than that step's usual
-  p90 (over every hit on it on the baseline days): the reload of a page that does not
+  p99 (over every hit on it on the baseline days): the reload of a page that does not
   move on (kpi/sample/stream.py's checkout_bottleneck does exactly that). Expected =
   such sessions per session on the baseline days x the sessions started in the look-
   back. Needs two sessions: one visitor reloading is a person, two is a pattern.
@@ -187,8 +187,11 @@ class Thresholds:
     # `level_days` days before now against the same days before that week's window, so
     # a season's ramp (October to Black Friday) does not read as a spike. 0 turns it off.
     level_days: int = 7
-    dwell_percentile: float = 0.9  # "longer than usual" = above this quantile
-    min_dwell_samples: int = 20  # fewer hits on a step in the baseline: no usual dwell
+    # "Far longer than usual" = above this quantile of the step's dwell. At p90 (92 s at
+    # the sample's cart) ~0.1 slow reloads are usual in half an hour of US daytime, so a
+    # hanging cart needed a third stuck visitor; at p99 (255 s) ~0.02, and two suffice.
+    dwell_percentile: float = 0.99
+    min_dwell_samples: int = 100  # fewer hits on a step in the baseline: no usual dwell
     # An episode still firing this long after its first alert is critical.
     persist_minutes: int = 10
 
@@ -204,11 +207,12 @@ class Thresholds:
         lookback_minutes=15, min_volume=1, warning_score=2.5, critical_score=6.0,
         min_relative_change=1.0, critical_relative_change=3.0, cooldown_minutes=60,
     )  # fmt: skip
-    # Half the sessions gone and one chance in a thousand (after the 30 looks); critical
-    # at 80 % gone and one in a million.
+    # An outage: 70 % of the sessions gone and one chance in a thousand (after the 30
+    # looks); critical at 80 % gone and one in a million. At half gone the sample store
+    # (~2.2 sessions a minute) raised one false alert a clean week by chance alone.
     traffic_drop: RuleThresholds = RuleThresholds(
         lookback_minutes=30, min_volume=5, warning_score=3.0, critical_score=6.0,
-        min_relative_change=0.5, critical_relative_change=0.8, cooldown_minutes=60,
+        min_relative_change=0.7, critical_relative_change=0.8, cooldown_minutes=60,
     )  # fmt: skip
     # Twice the usual traffic at least: campaigns and bots, not a busy afternoon.
     traffic_spike: RuleThresholds = RuleThresholds(
