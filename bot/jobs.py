@@ -143,14 +143,21 @@ async def risk_check() -> None:
         deliveries = []
         updates = []
         for alert in alerts:
+            carded: set[str] = set()
             if alert.is_update:
-                updates += _episode_updates(runtime, alert)
-                continue
+                episode_updates = _episode_updates(runtime, alert)
+                updates += episode_updates
+                carded = {conversation_id for _, _, conversation_id, _, _ in episode_updates}
+            # A chat without the episode's card (subscribed mid-incident, or its snooze
+            # has run out) gets one with the latest state, keyed by the episode so the
+            # next checks update it too.
             for conversation_id in runtime.state.conversations.subscribers(alerts=True):
-                if runtime.state.alerts.snoozed(conversation_id, alert.rule, alert.scope):
+                if conversation_id in carded or runtime.state.alerts.snoozed(
+                    conversation_id, alert.rule, alert.scope
+                ):
                     continue
                 card, text = _alert_card(runtime, alert, conversation_id)
-                deliveries.append((alert.alert_id, conversation_id, card, text))
+                deliveries.append((alert.episode, conversation_id, card, text))
         outcomes = runtime.state.alerts.record(
             [alert.to_dict() for alert in alerts],
             deliveries,
@@ -159,8 +166,8 @@ async def risk_check() -> None:
         )
         for (key, episode, conversation_id, _, _), outcome in zip(updates, outcomes, strict=True):
             if outcome == NOT_POSTED:
-                log.info("alert %s: episode %s has no posted card in %s to update; "
-                         "no new card either", key, episode, conversation_id)  # fmt: skip
+                log.info("alert %s: episode %s has no posted card in %s to update",
+                         key, episode, conversation_id)  # fmt: skip
     await runtime.deliverer.deliver_due()
 
 
@@ -176,12 +183,8 @@ def _episode_updates(runtime: Runtime, alert: Any) -> list[tuple[str, str, str, 
     """A later alert of an episode (issue 19): an update of the episode's card in every
     conversation that has one, as (alert id, episode id, conversation, card, summary).
     Snoozes do not apply: editing a message notifies nobody, and a snooze stops new
-    cards. Conversations without the card get nothing: the episode began before they
-    subscribed or while they were snoozed, and a card mid-incident would be a new one."""
+    cards. Conversations without the card get a new one (risk_check)."""
     conversations = runtime.state.ledger.conversations_with(alert.episode)
-    if not conversations:
-        log.info("alert %s: episode %s was not carded anywhere; nothing to update",
-                 alert.alert_id, alert.episode)  # fmt: skip
     return [
         (alert.alert_id, alert.episode, conversation_id,
          *_alert_card(runtime, alert, conversation_id))

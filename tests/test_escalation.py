@@ -389,11 +389,11 @@ def test_an_alert_of_a_new_episode_sends_a_new_card(settings, four_weeks, tmp_pa
     asyncio.run(scenario())
 
 
-def test_an_update_for_a_chat_that_never_got_the_card_sends_nothing(
+def test_a_chat_that_subscribed_mid_incident_gets_the_episodes_card_once(
     settings, four_weeks, tmp_path, raised
 ):
-    """A chat installed after the episode began has no card to update: no new card
-    mid-incident either."""
+    """A chat installed after the episode began gets one card with its latest state,
+    keyed by the episode, so the next check of the episode updates that card."""
     raised[CRITICAL.window_end] = [CRITICAL]
 
     async def scenario():
@@ -408,7 +408,9 @@ def test_an_update_for_a_chat_that_never_got_the_card_sends_nothing(
             await install(http, base, connector)
             clock = Clock(at(14, 6))
             await risk_check(app, clock, at(14, 6))
-            assert connector.messages(CONVERSATION) == [] and connector.updated == []
-            assert app[STATE].ledger.counts() == {}
+            cards_sent = connector.cards(CONVERSATION)
+            assert len(cards_sent) == 1 and connector.updated == []
+            assert "긴급" in json.dumps(cards_sent[-1], ensure_ascii=False)  # the critical state
+            assert app[STATE].ledger.conversations_with(CRITICAL.episode) == [CONVERSATION]
 
     asyncio.run(scenario())
