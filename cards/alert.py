@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from adaptive_cards import card as ac
 
 from cards.elements import Lang, build_card, bullets, heading, lang_code, subtle, text, tr
+from kpi.insights.alerts import STEP_LABELS
 from kpi.metrics.units import format_about, format_value
 
 ACK_VERB, SNOOZE_VERB, WHY_VERB = "ack", "snooze", "why"
@@ -141,7 +142,7 @@ def alert_card(alert: AlertLike, *, lang: str, zone: dt.tzinfo | None = None) ->
     body = [
         heading(title),
         text(message, weight="Bolder"),
-        subtle(tr(code, f"어디: {alert.scope}", f"Where: {alert.scope}")),
+        subtle(tr(code, f"어디: {where(alert.scope, 'ko')}", f"Where: {where(alert.scope, 'en')}")),
         subtle(since),
         text(
             tr(
@@ -160,6 +161,20 @@ def alert_card(alert: AlertLike, *, lang: str, zone: dt.tzinfo | None = None) ->
         _execute(tr(code, "도움 안 됨", "Not useful"), NOT_USEFUL_VERB, alert),
     ]
     return build_card(body, lang=code, actions=actions, summary=message)
+
+
+def where(scope: str, lang: Lang) -> str:
+    """A rule's scope as people read it: the whole store, a checkout step, an error type."""
+    ko = lang == "ko"
+    if scope == "store":
+        return "스토어 전체" if ko else "the whole store"
+    kind, _, name = scope.partition(":")
+    if kind == "step":
+        label_ko, label_en = STEP_LABELS.get(name, (name, name))
+        return f"{label_ko} 단계 ({name})" if ko else f"the {label_en} step ({name})"
+    if kind == "error":
+        return f"오류 {name}" if ko else f"error {name}"
+    return scope
 
 
 def acknowledged(

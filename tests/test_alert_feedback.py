@@ -279,6 +279,19 @@ def status(*args: str):
     return CliRunner().invoke(cli, ["alerts", "status", *args], obj={})
 
 
+def test_an_episode_counts_once_however_many_checks_updated_its_card(place):
+    state = State(place / "state.sqlite3")
+    (first,) = raise_alerts(state, "traffic_drop", "store", 1)
+    state.alerts.record(
+        [{"alert_id": f"later-{i}", "episode_id": first, "rule": "traffic_drop",
+          "scope": "store", "severity": "critical"} for i in range(5)]
+    )  # fmt: skip
+    state.close()
+    result = status("--json")
+    rules = {r["rule"]: r for r in json.loads(result.stdout)["rules"]}
+    assert rules["traffic_drop"]["raised"] == 1
+
+
 def test_alerts_status_json_counts_alerts_raised_useful_and_not_useful(place):
     state = State(place / "state.sqlite3")
     drops = raise_alerts(state, "traffic_drop", "all", 4)

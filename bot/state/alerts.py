@@ -63,7 +63,10 @@ class Alerts:
                     {"id": alert["alert_id"], "alert": json.dumps(alert), "now": now},
                 )
                 # The cooldowns need a week of whole alerts; `commercy alerts status`
-                # needs months of a few columns, to set against people's verdicts.
+                # needs months of a few columns, to set against people's verdicts, per
+                # card: an episode's later checks update its card and are not counted.
+                if alert.get("episode_id"):
+                    continue
                 insert_new(
                     db,
                     "alert_log",

@@ -137,7 +137,7 @@ class Feedback:
                 {"since": since},
             ):
                 data = _json(alert)
-                if data.get("rule"):
+                if data.get("rule") and not data.get("episode_id"):
                     key = (str(data["rule"]), str(data.get("scope", "")))
                     raised.setdefault(key, set()).add(alert_id)
             for alert_id, rule, scope, verdict in db.execute(

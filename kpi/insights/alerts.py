@@ -1231,13 +1231,13 @@ def _messages(check: Check, zone: ZoneInfo) -> tuple[str, str]:
         moved_ko = "많습니다" if up else "적습니다"
     verb = "are" if metric.name == "sessions" else "is"
     ko = (
-        f"{metric.label_ko}{_subject(metric.label_ko)} 평소보다 {pct} {moved_ko}: {span} "
-        f"{now_ko}, 지난 {weeks}주 같은 요일·시간 기준 약 {usual_ko} 예상."
+        f"{metric.label_ko}{_subject(metric.label_ko)} 평소보다 {pct} {moved_ko}: {span} 동안 "
+        f"{now_ko} (지난 {weeks}주 같은 요일·시간 기준 예상 약 {usual_ko})."
     )
     en = (
         f"{metric.label_en} {verb} {pct} {'above' if up else 'below'} usual: {now_en} in "
-        f"{span}, where the same weekday and time in the past {weeks} weeks make about "
-        f"{usual_en} usual."
+        f"{span}, about {usual_en} expected (the same weekday and time in the past "
+        f"{weeks} weeks)."
     )
     return ko, en
 
