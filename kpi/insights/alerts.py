@@ -541,30 +541,6 @@ def _week_values(plan: _Plan) -> str:
     return ", ".join(f"({k}, CAST({end} AS BIGINT))" for k, end in enumerate(plan.weeks))
 
 
-# -- SQL ---------------------------------------------------------------------------------
-#
-# Plain SQL that DuckDB and Azure SQL both run: VALUES lists, CASE, window functions,
-# times in integer milliseconds (no division, whose integer/float meaning differs).
-# Numbers are formatted into the text (they are ints computed here); strings are bound.
-
-
-def _ranges(column: str, ranges: Iterable[tuple[int, int]]) -> str:
-    """`column` within any of the half-open ranges: constants the scan can prune on."""
-    return " OR ".join(f"({column} >= {lo} AND {column} < {hi})" for lo, hi in ranges)
-
-
-def _week_of(column: str, ranges: Sequence[tuple[int, int]]) -> str:
-    whens = " ".join(
-        f"WHEN {column} >= {lo} AND {column} < {hi} THEN {k}" for k, (lo, hi) in enumerate(ranges)
-    )
-    return f"CASE {whens} END"
-
-
-def _week_values(plan: _Plan) -> str:
-    # BIGINT: DuckDB types a bare literal INTEGER, and seconds x 1000 overflow that.
-    return ", ".join(f"({k}, CAST({end} AS BIGINT))" for k, end in enumerate(plan.weeks))
-
-
 def _scan_minutes(t: Thresholds) -> int:
     """How many one-minute stretches the traffic rules scan: their look-back."""
     return max(t.traffic_drop.lookback_minutes, t.traffic_spike.lookback_minutes)
