@@ -392,6 +392,55 @@ def test_a_broken_landing_page_raises_a_bounce_spike(
     assert start < alert.window_end <= end + dt.timedelta(minutes=5)
 
 
+def plant_errors(
+    warehouse: Warehouse, moments: list[dt.datetime], category: str, action: str
+) -> None:
+    """An error event on /payment.html at each moment, in a session that started in the
+    half hour before it (what kpi/sample/stream.py's payment_errors writes)."""
+    for i, moment in enumerate(moments):
+        (host,) = warehouse.query(
+            "SELECT s.session_key, s.visitStartTime AS start, MAX(h.hitNumber) AS n "
+            'FROM ga_data."Sessions" s JOIN ga_data."Hits" h ON h.session_key = s.session_key '
+            "WHERE s.visitStartTime >= :a AND s.visitStartTime < :b "
+            "GROUP BY s.session_key, s.visitStartTime ORDER BY s.session_key LIMIT 1",
+            {"a": seconds(moment) - 1800, "b": seconds(moment) - 60},
+        )
+        execute(
+            warehouse,
+            'INSERT INTO ga_data."Hits" (hit_key, session_key, sessionStartTime, hitNumber, '
+            "time, pagePath, hitType, actionType, eventCategory, eventAction) VALUES "
+            "(:key, :session, :start, :n, :ms, '/payment.html', 'EVENT', '0', :category, "
+            ":action)",
+            key=f"error-{i}-{host['session_key']}", session=host["session_key"],
+            start=host["start"], n=host["n"] + 1, ms=(seconds(moment) - host["start"]) * 1000,
+            category=category, action=action,
+        )  # fmt: skip
+
+
+def test_a_payment_error_the_store_never_had_warns_at_its_first_session(
+    fresh: Warehouse, defaults: Thresholds
+) -> None:
+    plant_errors(fresh, [local(14, 7)], "Checkout Error", "Payment Declined")
+    alert = only(replay_checks(fresh, local(13), local(15), defaults))
+    assert (alert.rule, alert.scope) == ("error_spike", "error:Checkout Error / Payment Declined")
+    assert alert.window_end == local(14, 10) and alert.onset == local(14, 7)
+    assert alert.value == 1 and alert.expected < 0.01 and alert.severity == "warning"
+    assert alert.details["path"] == "/payment.html"
+    assert "오류 이벤트" in alert.message_ko and "/payment.html" in alert.message_en
+
+
+def test_an_error_the_store_has_every_hour_is_no_alert_at_its_usual_rate(
+    fresh: Warehouse, defaults: Thresholds
+) -> None:
+    """Declines happen in real stores all the time: the baseline days had one an hour,
+    so one more now is expected, not an incident."""
+    usual = [local(hour, 20, END - dt.timedelta(days=7 * week))
+             for week in range(1, 6) for hour in range(1, 24)]  # fmt: skip
+    plant_errors(fresh, [*usual, local(14, 7)], "Checkout Error", "Payment Declined")
+    raised = replay_checks(fresh, local(13), local(15), defaults)
+    assert [a for a in raised if a.rule == "error_spike"] == []
+
+
 # -- cooldown, determinism, history ----------------------------------------------------
 
 

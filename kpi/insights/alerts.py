@@ -552,7 +552,7 @@ def _session_sql(plan: _Plan, t: Thresholds, totals_has_time: bool) -> tuple[str
     at_end = {name: 60 * t.rule(name).lookback_minutes for name in RULES}
     scan = _scan_minutes(t)
     by_end = max(at_end[n] for n in ("conversion_drop", "revenue_drop", "bounce_spike"))
-    reach = max(60 * scan, by_end + 60 * t.session_span_minutes)
+    reach = by_end + 60 * t.session_span_minutes
     ranges = [(end - reach, end) for end in plan.weeks]
     ended = "(c.visitStartTime + COALESCE(t.timeOnSite, 0))"
 
@@ -562,13 +562,15 @@ def _session_sql(plan: _Plan, t: Thresholds, totals_has_time: bool) -> tuple[str
     # Sums stay exact (integers, DECIMAL for the squares of micros) so that the order in
     # which a parallel scan adds them cannot change a verdict in its last digit.
     micros = "COALESCE(t.totalTransactionRevenue, 0)"
-    columns = {
-        f"m{j}": (
-            f"CASE WHEN c.visitStartTime >= w.at_s - {60 * (j + 1)} "
-            f"AND c.visitStartTime < w.at_s - {60 * j} THEN 1 ELSE 0 END"
-        )
+    # Each of the last minutes, counted over the scanned minutes only (a few dozen
+    # sessions a week), not over the hours the other rules read.
+    scan_ranges = [(end - 60 * scan, end) for end in plan.weeks]
+    minute_columns = ",\n    ".join(
+        f"SUM(CASE WHEN r.visitStartTime >= w.at_s - {60 * (j + 1)} "
+        f"AND r.visitStartTime < w.at_s - {60 * j} THEN 1 ELSE 0 END) AS m{j}"
         for j in range(scan)
-    }
+    )
+    columns: dict[str, str] = {}
     for rule in ("conversion_drop", "revenue_drop", "bounce_spike"):
         columns[f"{rule}_sessions"] = f"CASE WHEN {ended_within(rule)} THEN 1 ELSE 0 END"
         columns[f"{rule}_transactions"] = (
@@ -603,6 +605,17 @@ WITH measures AS (
   LEFT JOIN ga_data.Totals t ON t.session_key = c.session_key {totals_time}
   GROUP BY c.k
 ),
+recent AS (
+  SELECT r.k,
+    {minute_columns}
+  FROM (
+    SELECT s.visitStartTime, {_week_of("s.visitStartTime", scan_ranges)} AS k
+    FROM ga_data.Sessions s
+    WHERE {_ranges("s.visitStartTime", scan_ranges)}
+  ) r
+  JOIN (VALUES {_week_values(plan)}) AS w(k, at_s) ON w.k = r.k
+  GROUP BY r.k
+),
 levels AS (
   SELECT x.k, COUNT(*) AS level_sessions
   FROM (
@@ -612,9 +625,11 @@ levels AS (
   ) x
   GROUP BY x.k
 )
-SELECT w.k AS k, {", ".join(f"m.{name}" for name in columns)}, l.level_sessions
+SELECT w.k AS k, {", ".join(f"m.{name}" for name in columns)},
+  {", ".join(f"r.m{j}" for j in range(scan))}, l.level_sessions
 FROM (VALUES {_week_values(plan)}) AS w(k, at_s)
 LEFT JOIN measures m ON m.k = w.k
+LEFT JOIN recent r ON r.k = w.k
 LEFT JOIN levels l ON l.k = w.k"""
     return sql, {}
 
@@ -625,8 +640,11 @@ def _hits_sql(plan: _Plan, t: Thresholds, hits_has_time: bool) -> tuple[str, dic
     - ('usual', step, NULL, p-quantile dwell ms, samples, NULL) from the baseline days;
     - ('reloads', step, 0 now | 1 baseline days, sessions, earliest wait start ms, NULL):
       sessions that viewed the step right after viewing it, after longer than usual;
-    - ('errors', type, 0 | 1, sessions, earliest error ms, error hits), the type being
-      'event' or 'page' and the label in the extra columns `label`, `path`;
+    - ('errors', first page, 0 now | 1 baseline days, sessions, earliest error ms, error
+      hits) per type, `label` the event category or page title, `action` the event's
+      action ('' when it has none; NULL for an error page); the baseline days only for
+      the types seen now, which is all the rule compares (and keeps 8 days of hits
+      from being matched against the error patterns every 5 minutes);
     - ('exposure', NULL, 0 | 1, sessions started in the bottleneck's look-back, in the
       error rule's look-back; both: sessions on the baseline days).
 
@@ -648,6 +666,10 @@ def _hits_sql(plan: _Plan, t: Thresholds, hits_has_time: bool) -> tuple[str, dic
     hits_time = ""
     if hits_has_time:
         hits_time = f"AND ({_ranges('h.sessionStartTime', [now, *plan.day_ranges])})"
+    now_time = days_time = ""
+    if hits_has_time:
+        now_time = f"AND ({_ranges('h.sessionStartTime', [now])})"
+        days_time = f"AND ({_ranges('h.sessionStartTime', plan.day_ranges)})"
     # The sessions that could have reloaded or erred now: those started in each look-back.
     reload_from = at_s - 60 * t.checkout_bottleneck.lookback_minutes
     error_from = at_s - 60 * t.error_spike.lookback_minutes
@@ -659,8 +681,8 @@ WITH candidates AS (
   WHERE {_ranges("s.visitStartTime", [now, *plan.day_ranges])}
 ),
 timed AS (
-  SELECT c.session_key, c.k, h.pagePath, h.hitNumber, h.hitType, h.eventCategory,
-    h.eventAction, h.pageTitle, c.visitStartTime * 1000 + h.time AS at_ms
+  SELECT c.session_key, c.k, h.pagePath, h.hitNumber, h.hitType,
+    c.visitStartTime * 1000 + h.time AS at_ms
   FROM candidates c
   JOIN ga_data.Hits h ON h.session_key = c.session_key {hits_time}
 ),
@@ -695,15 +717,31 @@ reloads AS (
     AND (e.k = 1 OR e.at_ms >= {at_s} * CAST(1000 AS BIGINT) - {bottleneck_ms})
   GROUP BY e.pagePath, e.k, e.session_key
 ),
-errors AS (
-  SELECT session_key, k, at_ms, pagePath,
-    CASE WHEN hitType = 'PAGE' THEN 'page' ELSE 'event' END AS error_kind,
-    CASE WHEN hitType = 'PAGE' THEN pageTitle ELSE eventCategory END AS label,
-    CASE WHEN hitType = 'PAGE' THEN '' ELSE eventAction END AS action
-  FROM seen
-  WHERE (k = 1 OR at_ms >= {at_s} * CAST(1000 AS BIGINT) - {errors_ms})
-    AND ((hitType = 'EVENT' AND ({like_any("eventCategory")} OR {like_any("eventAction")}))
-      OR (hitType = 'PAGE' AND ({like_any("pageTitle")})))
+errors_now AS (
+  SELECT c.session_key, c.visitStartTime * 1000 + h.time AS at_ms, h.pagePath, h.hitType,
+    CASE WHEN h.hitType = 'PAGE' THEN h.pageTitle ELSE h.eventCategory END AS label,
+    CASE WHEN h.hitType = 'PAGE' THEN NULL ELSE COALESCE(h.eventAction, '') END AS action
+  FROM candidates c
+  JOIN ga_data.Hits h ON h.session_key = c.session_key {now_time}
+  WHERE c.k = 0
+    AND c.visitStartTime * 1000 + h.time >= {at_s} * CAST(1000 AS BIGINT) - {errors_ms}
+    AND c.visitStartTime * 1000 + h.time < {at_s} * CAST(1000 AS BIGINT)
+    AND ((h.hitType = 'EVENT' AND ({like_any("h.eventCategory")}
+                                   OR {like_any("h.eventAction")}))
+      OR (h.hitType = 'PAGE' AND ({like_any("h.pageTitle")})))
+),
+now_types AS (
+  SELECT DISTINCT hitType, label, action FROM errors_now
+),
+errors_before AS (
+  SELECT c.session_key, n.label, n.action
+  FROM candidates c
+  JOIN ga_data.Hits h ON h.session_key = c.session_key {days_time}
+  JOIN now_types n ON h.hitType = n.hitType
+    AND ((n.action IS NULL AND h.pageTitle = n.label)
+      OR (n.action IS NOT NULL AND h.eventCategory = n.label
+          AND COALESCE(h.eventAction, '') = n.action))
+  WHERE c.k = 1
 )
 SELECT 'usual' AS kind, pagePath AS step, CAST(NULL AS INTEGER) AS k,
   dwell_ms AS a, samples AS b, CAST(NULL AS BIGINT) AS c,
@@ -713,8 +751,12 @@ UNION ALL
 SELECT 'reloads', pagePath, k, COUNT(*), MIN(since_ms), NULL, NULL, NULL
 FROM reloads GROUP BY pagePath, k
 UNION ALL
-SELECT 'errors', error_kind, k, COUNT(DISTINCT session_key), MIN(at_ms), COUNT(*), label, action
-FROM errors GROUP BY error_kind, k, label, action
+SELECT 'errors', MIN(pagePath), 0, COUNT(DISTINCT session_key), MIN(at_ms), COUNT(*),
+  label, action
+FROM errors_now GROUP BY label, action
+UNION ALL
+SELECT 'errors', NULL, 1, COUNT(DISTINCT session_key), NULL, COUNT(*), label, action
+FROM errors_before GROUP BY label, action
 UNION ALL
 SELECT 'exposure', NULL, k,
   SUM(CASE WHEN k = 1 OR visitStartTime >= {reload_from} THEN 1 ELSE 0 END),
