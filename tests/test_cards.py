@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from cards import (
+    alert_card,
     answer_card,
     card_attachment,
     clarify_card,
@@ -513,3 +514,25 @@ def test_attachment_wraps_the_card_for_the_activity():
         "contentType": "application/vnd.microsoft.card.adaptive",
         "content": card,
     }
+
+
+def test_the_alert_card_says_seen_against_expected_when_it_began_and_how_long_it_lasted():
+    from zoneinfo import ZoneInfo
+
+    from kpi.insights.alerts import Alert
+
+    seoul = ZoneInfo("Asia/Seoul")
+    at = dt.datetime(2026, 12, 6, 15, 0, tzinfo=seoul)
+    alert = Alert(
+        rule="traffic_drop", severity="critical", window_start=at - dt.timedelta(minutes=8),
+        window_end=at, scope="store", value=2, expected=17.6, score=5.4,
+        message_ko="세션 수가 평소보다 89% 적습니다", message_en="Sessions are 89% below usual",
+        onset=at - dt.timedelta(minutes=25), episode_id="abc",
+    )  # fmt: skip
+    ko = json.dumps(alert_card(alert, lang="ko", zone=seoul), ensure_ascii=False)
+    assert "시작: 14:35쯤 (지금까지 25분, 마지막 확인 15:00)" in ko
+    assert "본 값 2 · 예상 약 18 (14:52~15:00)" in ko and "어디: 스토어 전체" in ko
+    en = json.dumps(alert_card(alert, lang="en", zone=seoul), ensure_ascii=False)
+    assert "Began: about 14:35 (25 min so far, last checked 15:00)" in en
+    # Its buttons name the episode, so Acknowledge finds the card the first alert sent.
+    assert '"alert_id": "abc"' in en
