@@ -10,9 +10,13 @@ are built with the `Alert` dataclass and handed to the risk check by monkeypatch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -148,6 +152,24 @@ def click(connector, verb: str, card: dict, reply_to: str,
     )
 
 
+@contextlib.asynccontextmanager
+async def installed_bot(
+    settings: Any, four_weeks: Any, tmp_path: Path
+) -> AsyncIterator[tuple[str, Any, Any, ClientSession]]:
+    """The bot on a state file in `tmp_path`, its connector double, a client, and the
+    personal chat installed (subscribed to alerts)."""
+    async with (
+        running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
+            base,
+            connector,
+            app,
+        ),
+        ClientSession() as http,
+    ):
+        await install(http, base, connector)
+        yield base, connector, app, http
+
+
 def test_a_warning_escalated_to_critical_is_one_message_rewritten_in_place(
     settings, four_weeks, tmp_path, raised
 ):
@@ -159,15 +181,7 @@ def test_a_warning_escalated_to_critical_is_one_message_rewritten_in_place(
     raised[CRITICAL.window_end] = [CRITICAL]
 
     async def scenario():
-        async with (
-            running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
-                base,
-                connector,
-                app,
-            ),
-            ClientSession() as http,
-        ):
-            await install(http, base, connector)
+        async with installed_bot(settings, four_weeks, tmp_path) as (base, connector, app, http):
             clock = Clock(at(14, 1))
             state: State = app[STATE]
             await risk_check(app, clock, at(14, 1))
@@ -211,15 +225,7 @@ def test_an_update_before_the_first_send_went_out_changes_what_is_sent(
     raised[CRITICAL.window_end] = [CRITICAL]
 
     async def scenario():
-        async with (
-            running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
-                base,
-                connector,
-                app,
-            ),
-            ClientSession() as http,
-        ):
-            await install(http, base, connector)
+        async with installed_bot(settings, four_weeks, tmp_path) as (base, connector, app, http):
             clock = Clock(at(14, 1))
             connector.failures = 1.0
             await risk_check(app, clock, at(14, 1))
@@ -303,15 +309,7 @@ def test_an_acknowledged_card_keeps_its_acknowledgement_when_the_episode_escalat
     raised[CRITICAL.window_end] = [CRITICAL]
 
     async def scenario():
-        async with (
-            running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
-                base,
-                connector,
-                app,
-            ),
-            ClientSession() as http,
-        ):
-            await install(http, base, connector)
+        async with installed_bot(settings, four_weeks, tmp_path) as (base, connector, app, http):
             clock = Clock(at(14, 1))
             state: State = app[STATE]
             await risk_check(app, clock, at(14, 1))
@@ -341,15 +339,7 @@ def test_a_404_on_an_update_drops_the_update_and_keeps_the_conversation(
     raised[CRITICAL.window_end] = [CRITICAL]
 
     async def scenario():
-        async with (
-            running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
-                base,
-                connector,
-                app,
-            ),
-            ClientSession() as http,
-        ):
-            await install(http, base, connector)
+        async with installed_bot(settings, four_weeks, tmp_path) as (_base, connector, app, _http):
             clock = Clock(at(14, 1))
             state: State = app[STATE]
             await risk_check(app, clock, at(14, 1))
@@ -370,15 +360,7 @@ def test_an_alert_of_a_new_episode_sends_a_new_card(settings, four_weeks, tmp_pa
     raised[other.window_end] = [other]
 
     async def scenario():
-        async with (
-            running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
-                base,
-                connector,
-                app,
-            ),
-            ClientSession() as http,
-        ):
-            await install(http, base, connector)
+        async with installed_bot(settings, four_weeks, tmp_path) as (_base, connector, app, _http):
             clock = Clock(at(14, 1))
             await risk_check(app, clock, at(14, 1))
             await risk_check(app, clock, at(14, 6))
@@ -397,15 +379,7 @@ def test_a_chat_that_subscribed_mid_incident_gets_the_episodes_card_once(
     raised[CRITICAL.window_end] = [CRITICAL]
 
     async def scenario():
-        async with (
-            running_bot(settings, four_weeks, today=TODAY, state_path=str(tmp_path / "s.db")) as (
-                base,
-                connector,
-                app,
-            ),
-            ClientSession() as http,
-        ):
-            await install(http, base, connector)
+        async with installed_bot(settings, four_weeks, tmp_path) as (_base, connector, app, _http):
             clock = Clock(at(14, 6))
             await risk_check(app, clock, at(14, 6))
             cards_sent = connector.cards(CONVERSATION)
