@@ -21,11 +21,13 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from msrest.serialization import Model
 
 import cards
+from bot import streaming
 from bot.state import State
 from bot.state.feedback import NOT_USEFUL, USEFUL
 from cards.alert import ACK_VERB, NOT_USEFUL_VERB, SNOOZE_VERB, WHY_VERB
 from cards.assistant import CONFIRM_VERB
 from dialogs.context import AskContext, Reply
+from dialogs.followups import progress_line
 from dialogs.rag import Library
 from dialogs.router import answer, language_of
 from dialogs.why import why_reply
@@ -57,6 +59,7 @@ class CommercyBot(TeamsActivityHandler):
         library: Library | None = None,
         assistant: Any = None,
         news_path: str | None = None,
+        stream_after_seconds: float = streaming.STREAM_AFTER_SECONDS,
     ) -> None:
         self.state = state
         self.warehouse = warehouse
@@ -69,6 +72,7 @@ class CommercyBot(TeamsActivityHandler):
         self.library = library
         self.assistant = assistant  # dialogs.assistant.Assistant with an LLM; None offline
         self.news_path = news_path
+        self.stream_after_seconds = stream_after_seconds
         self.background: set[asyncio.Task] = set()
 
     # -- installs -------------------------------------------------------------------------
@@ -268,20 +272,42 @@ class CommercyBot(TeamsActivityHandler):
         return dt.datetime.now(dt.UTC)
 
     async def _answer_within_budget(self, turn_context: TurnContext, text: str, lang: str) -> None:
-        """Answer inside the reply budget, or acknowledge and finish proactively."""
+        """Answer inside the reply budget, or acknowledge and finish proactively. In a
+        personal chat an answer slower than `stream_after_seconds` is streamed: its
+        progress line at once, the answer as the stream's final message (bot/streaming.py)."""
         conversation_id = turn_context.activity.conversation.id
         work = asyncio.create_task(asyncio.to_thread(self._answer, conversation_id, text))
-        done, _ = await asyncio.wait({work}, timeout=self.reply_budget_seconds)
+        deadline = asyncio.get_running_loop().time() + self.reply_budget_seconds
+        stream = None
+        if streaming.can_stream(turn_context.activity):
+            wait = min(self.stream_after_seconds, self.reply_budget_seconds)
+            done, _ = await asyncio.wait({work}, timeout=wait)
+            if work not in done:
+                line = self._progress_line(conversation_id, text)
+                stream = await streaming.Stream.open(turn_context, line)
+        left = max(deadline - asyncio.get_running_loop().time(), 0)
+        done, _ = await asyncio.wait({work}, timeout=left)
         if work in done:
+            streaming.dress(turn_context, work.result(), stream)
             await self._send_reply(turn_context, work.result())
             return
-        await turn_context.send_activity(MessageFactory.text(ACKNOWLEDGE[lang]))
+        if stream is None:  # an open stream already says the answer is on its way
+            await turn_context.send_activity(MessageFactory.text(ACKNOWLEDGE[lang]))
         reference = TurnContext.get_conversation_reference(turn_context.activity)
-        task = asyncio.create_task(self._finish_later(reference, work, lang))
+        task = asyncio.create_task(self._finish_later(reference, work, lang, stream))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
-    async def _finish_later(self, reference: Any, work: asyncio.Task, lang: str) -> None:
+    def _progress_line(self, conversation_id: str, text: str) -> str:
+        """What the stream's informative line says: the parser names the metric and
+        period (cheap, never raises); the last query makes "그럼 모바일은?" readable."""
+        previous = self.state.memory.last_query(conversation_id)
+        query = _query_from_dict(previous) if previous else None
+        return progress_line(text, as_of=self.today(), previous=query)
+
+    async def _finish_later(
+        self, reference: Any, work: asyncio.Task, lang: str, stream: streaming.Stream | None = None
+    ) -> None:
         try:
             reply = await work
         except Exception:
@@ -295,6 +321,7 @@ class CommercyBot(TeamsActivityHandler):
             )
 
         async def send(turn_context: TurnContext) -> None:
+            streaming.dress(turn_context, reply, stream)
             await self._send_reply(turn_context, reply)
 
         if self.send_later is not None:
