@@ -79,7 +79,7 @@ def can_stream(activity: Activity) -> bool:
     )
 
 
-def _cut(text: str, limit: int) -> str:
+def cut_to_bytes(text: str, limit: int) -> str:
     """`text` in at most `limit` UTF-8 bytes (a Korean syllable is three)."""
     data = text.encode("utf-8")
     if len(data) <= limit:
@@ -101,7 +101,7 @@ class Stream:
         (a group chat, an older client): the caller then replies as it always did."""
         informative = Activity(
             type=ActivityTypes.typing,
-            text=_cut(line, MAX_INFORMATIVE_BYTES),
+            text=cut_to_bytes(line, MAX_INFORMATIVE_BYTES),
             entities=[StreamInfo(stream_type="informative", stream_sequence=1)],
         )
         try:

@@ -48,14 +48,21 @@ class Playground:
         return f"http://localhost:{self.port}"
 
     def bot_messages(self, conversation_id: str) -> list[dict]:
+        """The bot's messages as the chat shows them now: a streamed answer is created
+        as its progress line and then updated in place into the answer."""
         bot_id = self.config["bot"]["id"]
-        return [
-            e["message"]
-            for e in self.events
-            if e.get("action") == "createMessage"
-            and e.get("actionConversationId") == conversation_id
-            and e["message"].get("from", {}).get("id") == bot_id
-        ]
+        shown: dict[str, dict] = {}
+        for e in self.events:
+            if e.get("actionConversationId") != conversation_id or "message" not in e:
+                continue
+            message = e["message"]
+            if message.get("from", {}).get("id") != bot_id:
+                continue
+            if e.get("action") == "createMessage" or (
+                e.get("action") == "updateMessage" and message.get("messageId") in shown
+            ):
+                shown[message["messageId"]] = message
+        return list(shown.values())
 
     def cards(self, conversation_id: str) -> list[tuple[str, dict]]:
         return [
