@@ -105,8 +105,26 @@ def test_every_command_in_both_languages_is_one_the_bot_understands() -> None:
     korean = [c["title"] for c in manifest["bots"][0]["commandLists"][0]["commands"]]
     titles = korean + [v for k, v in english.items() if k.endswith(".title")]
     assert len(titles) == 2 * len(korean)
+    routes = {parse(title, as_of=TODAY).route for title in titles}
     for title in titles:
-        assert parse(title, as_of=TODAY).route in ("sql", "command", "help"), title
+        assert parse(title, as_of=TODAY).route in ("sql", "reasoning", "command", "help"), title
+    # The prompt starters show the product's range: numbers, why, and the alert commands.
+    assert {"sql", "reasoning", "command"} <= routes
+    assert {"알림 켜기", "alerts on"} <= set(titles)
+
+
+def test_the_prompt_starters_fit_teams_limits() -> None:
+    """What the schema does not say but Teams enforces: at most 10 commands per list,
+    titles of 32 characters, descriptions of 128, in every language."""
+    manifest = json.loads((APP_PACKAGE / "manifest.json").read_text())
+    english = json.loads((APP_PACKAGE / "en-us.json").read_text())
+    commands = manifest["bots"][0]["commandLists"][0]["commands"]
+    assert len(commands) <= 10
+    for command in commands:
+        assert len(command["title"]) <= 32 and len(command["description"]) <= 128
+    for key, value in english.items():
+        if key.startswith("bots[0].commandLists"):
+            assert len(value) <= (32 if key.endswith(".title") else 128), key
 
 
 @pytest.mark.parametrize(
