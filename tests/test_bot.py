@@ -367,13 +367,56 @@ def test_slow_work_is_acknowledged_and_finished_proactively(
             bot(patient, four_weeks, tmp_path) as (base, connector, _),
             ClientSession() as http,
         ):
-            await post(http, base, activity("어제 매출", connector=connector))
+            # A group chat: no stream, so the acknowledgement says the answer is coming.
+            question = activity("어제 매출", connector=connector)
+            question["conversation"]["conversationType"] = "groupChat"
+            await post(http, base, question)
             messages = await connector.wait_for("conv-1", 2, timeout=30)
             assert "계산 중" in messages[0]["text"]
             assert messages[1]["attachments"], "the answer card follows as a proactive message"
             assert format_value(revenue(four_weeks, YESTERDAY, YESTERDAY), "usd") in card_text(
                 connector.cards("conv-1")[0]
             )
+
+    asyncio.run(scenario())
+
+
+def test_slow_work_in_a_personal_chat_streams_and_the_proactive_answer_ends_the_stream(
+    settings, four_weeks, tmp_path, monkeypatch
+):
+    import dialogs.router
+    from bot import handler
+
+    real = dialogs.router.answer
+
+    def slow(text, context):
+        import time
+
+        time.sleep(1.5)  # longer than the reply budget below
+        return real(text, context)
+
+    monkeypatch.setattr(handler, "answer", slow)
+    patient = settings.model_copy(update={"reply_budget_seconds": 1.0})
+
+    async def scenario():
+        async with (
+            bot(patient, four_weeks, tmp_path) as (base, connector, _),
+            ClientSession() as http,
+        ):
+            await post(http, base, activity("어제 매출", connector=connector))
+            [answer] = await connector.wait_for("conv-1", 1, timeout=30)
+            informative = [
+                a for a in connector.sent["conv-1"]
+                if a["type"] == "typing" and a.get("entities")
+            ]  # fmt: skip
+            assert informative[0]["entities"] == [
+                {"type": "streaminfo", "streamType": "informative", "streamSequence": 1}
+            ]
+            assert "매출을 계산하고 있어요" in informative[0]["text"]
+            # No acknowledgement message: the progress line already says it is coming.
+            assert answer["attachments"], "the answer card, sent proactively"
+            [final] = [e for e in answer["entities"] if e["type"] == "streaminfo"]
+            assert final["streamType"] == "final" and final["streamId"].startswith("sent-")
 
     asyncio.run(scenario())
 
