@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
+import time
+from pathlib import Path
 
 import pytest
 from botbuilder.schema import Activity
@@ -22,7 +25,14 @@ from dialogs.context import Reply
 from dialogs.followups import progress_line, suggested_questions
 from dialogs.parser import parse
 from kpi.metrics.query import MetricQuery
-from tests.test_playground import needs_playground, playground_with_bot
+from tests.test_bot import YESTERDAY
+from tests.test_playground import (
+    ARTIFACTS,
+    CHROMIUM,
+    needs_playground,
+    playground_with_bot,
+    revenue,
+)
 
 AS_OF = dt.date(2017, 7, 20)
 
@@ -215,3 +225,64 @@ def test_the_informative_line_is_cut_to_teams_one_kilobyte():
     assert (
         len(streaming.cut_to_bytes("가" * 1000, streaming.MAX_INFORMATIVE_BYTES).encode()) <= 1024
     )
+
+
+@needs_playground
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="needs Debian chromium"
+)
+def test_in_the_playground_page_a_suggested_action_click_gets_a_streamed_answer(
+    four_weeks, tmp_path, monkeypatch
+):
+    from playwright.async_api import async_playwright
+
+    import dialogs.router
+    from bot import handler
+
+    monkeypatch.chdir(tmp_path)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    expected = revenue(four_weeks, YESTERDAY, YESTERDAY)
+    real = dialogs.router.answer
+
+    def slow(text, context):
+        if "매출" in text:
+            time.sleep(3)
+        return real(text, context)
+
+    monkeypatch.setattr(handler, "answer", slow)
+
+    async def scenario():
+        async with playground_with_bot(four_weeks, tmp_path) as playground, async_playwright() as p:
+            playground.app[BOT].stream_after_seconds = 0
+            browser = await p.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 1000})
+                await page.goto(playground.url)
+                box = page.get_by_role("textbox").last
+                await box.wait_for(timeout=30_000)
+                await box.fill("알림 켜기")
+                await box.press("Enter")
+                suggestion = page.get_by_role("button", name="어제 매출 알려줘")
+                await suggestion.first.wait_for(timeout=30_000)
+                await page.screenshot(path=str(ARTIFACTS / "playground-suggested-actions.png"),
+                                      full_page=True)  # fmt: skip
+                await suggestion.first.click()
+                # The progress line shows while the answer is computed (slowed down here so
+                # the screenshot can catch it), then the card takes its place.
+                await page.get_by_text("매출을 계산하고 있어요").first.wait_for(timeout=30_000)
+                await page.screenshot(path=str(ARTIFACTS / "playground-stream-progress.png"),
+                                      full_page=True)  # fmt: skip
+                await page.get_by_text(expected).first.wait_for(timeout=30_000)
+                await page.screenshot(path=str(ARTIFACTS / "playground-streamed-answer.png"),
+                                      full_page=True)  # fmt: skip
+            finally:
+                await browser.close()
+            # The click was the person's question, and its answer was a stream's final message.
+            chat = playground.config["personalChat"]["id"]
+            finals = [m for m in _updated(playground, chat)
+                      if (m.get("streamEntity") or {}).get("streamType") == "final"]  # fmt: skip
+            assert any(expected in json.dumps(m, ensure_ascii=False) for m in finals)
+
+    asyncio.run(scenario())
