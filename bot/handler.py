@@ -288,7 +288,9 @@ class CommercyBot(TeamsActivityHandler):
         left = max(deadline - asyncio.get_running_loop().time(), 0)
         done, _ = await asyncio.wait({work}, timeout=left)
         if work in done:
-            streaming.dress(turn_context, work.result(), stream)
+            # A failure raises below and becomes the turn's apology, which then ends the stream.
+            failed = work.exception() is not None
+            streaming.dress(turn_context, None if failed else work.result(), stream)
             await self._send_reply(turn_context, work.result())
             return
         if stream is None:  # an open stream already says the answer is on its way

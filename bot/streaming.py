@@ -122,14 +122,15 @@ class Stream:
         return StreamInfo(stream_type="final", stream_id=self.stream_id)
 
 
-def dress(turn_context: TurnContext, reply: Reply, stream: Stream | None = None) -> None:
+def dress(turn_context: TurnContext, reply: Reply | None, stream: Stream | None = None) -> None:
     """Make the next message sent on `turn_context` (the reply itself) end `stream` and
-    carry the reply's suggested next questions.
+    carry the reply's suggested next questions. No reply (answering failed): the apology
+    that follows ends the stream, so the progress line does not hang until Teams drops it.
 
     Done as a send hook so the code that builds the reply's activities stays as it is;
     only the first message is changed (a reply may send more than one)."""
     final = stream.final_entity() if stream is not None and not stream.expired else None
-    questions = suggested_questions(reply)
+    questions = suggested_questions(reply) if reply is not None else []
     if final is None and not questions:
         return
     done = False

@@ -13,7 +13,7 @@ import random
 import pytest
 from aiohttp import ClientSession
 
-from bot.app import STATE
+from bot.app import BOT, STATE
 from bot.settings import Settings
 from kpi.metrics.query import MetricQuery, run_query
 from kpi.metrics.units import format_value
@@ -417,6 +417,34 @@ def test_slow_work_in_a_personal_chat_streams_and_the_proactive_answer_ends_the_
             assert answer["attachments"], "the answer card, sent proactively"
             [final] = [e for e in answer["entities"] if e["type"] == "streaminfo"]
             assert final["streamType"] == "final" and final["streamId"].startswith("sent-")
+
+    asyncio.run(scenario())
+
+
+def test_a_failure_after_the_progress_line_ends_the_stream_with_the_apology(
+    settings, four_weeks, tmp_path
+):
+    class Broken:
+        dialect_name = "duckdb"
+
+        def __getattr__(self, name):
+            raise RuntimeError("the warehouse is gone")
+
+    async def scenario():
+        async with (
+            running_bot(
+                settings, Broken(), today=TODAY, state_path=str(tmp_path / "s.sqlite3")
+            ) as (base, connector, app),
+            ClientSession() as http,
+        ):
+            app[BOT].stream_after_seconds = 0  # every answer is streamed
+            await post(
+                http, base, activity("revenue yesterday", connector=connector, locale="en-US")
+            )
+            [message] = await connector.wait_for("conv-1", 1)
+            assert "Sorry" in message["text"]
+            [final] = [e for e in message.get("entities") or [] if e["type"] == "streaminfo"]
+            assert final["streamType"] == "final" and final["streamId"]
 
     asyncio.run(scenario())
 
