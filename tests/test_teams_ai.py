@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
+import os
+from pathlib import Path
 
 import botbuilder.schema as schema
 import pytest
@@ -36,8 +39,10 @@ from dialogs.context import Reply, documents_reply
 from dialogs.examples import ExampleLibrary
 from dialogs.grounded import Grounded
 from dialogs.rag import Library, answer_from_documents
+from rag_indexer import sample_corpus
 from rag_indexer.index import Hit
 from tests.doubles.botkit import activity, post, running_bot
+from tests.test_playground import ARTIFACTS, CHROMIUM, needs_playground, playground_with_bot
 
 TODAY = dt.date(2026, 11, 24)
 LINK = "http://localhost:3978/docs/{id}.pdf#page={page}"
@@ -265,3 +270,122 @@ def test_a_like_on_a_model_read_numeric_answer_becomes_a_confirmed_example(
 
 class _NoConnector:
     url = "http://127.0.0.1:9/"
+
+
+# -- through the real Agents Playground ---------------------------------------------------
+
+
+@needs_playground
+def test_through_the_playground_a_feedback_click_is_stored_with_its_answer(
+    four_weeks, tmp_path, monkeypatch
+):
+    """The Playground's own invoke API, as its 👍/👎 buttons call it: no replyToId, the
+    comment as plain text, and the bot's 200 `{}` accepted."""
+    from bot.app import STATE
+
+    monkeypatch.chdir(tmp_path)
+
+    async def scenario():
+        async with playground_with_bot(four_weeks, tmp_path) as playground:
+            chat = playground.config["personalChat"]["id"]
+            await playground.say(chat, "어제 세션 수는?")
+            await playground.wait_for_cards(chat, 1)
+            [message] = playground.bot_messages(chat)
+            # The Playground's own reading of the activity: the buttons on, the label there.
+            assert message["feedbackLoopEnabled"] is True
+            assert message["aiEntity"]["usageInfo"]["name"] == "Internal: store analytics"
+            body = {
+                "name": "message/submitAction",
+                "from": {"id": "user-id-0"},
+                "conversation": {"id": chat},
+                "value": {
+                    "actionName": "feedback",
+                    "actionValue": {"reaction": "dislike", "feedback": "모바일만 보고 싶었어요"},
+                },
+            }
+            async with playground.http.post(
+                f"{playground.url}/_conversation/v1/invoke", json=body
+            ) as r:
+                assert r.status == 200, await r.text()
+            [feedback] = playground.app[STATE].answers.recent_feedback()
+            assert (feedback.reaction, feedback.comment) == ("dislike", "모바일만 보고 싶었어요")
+            assert (feedback.question, feedback.route) == ("어제 세션 수는?", "sql")
+            assert feedback.query["metrics"] == ["sessions"]
+            assert feedback.message_id == message["messageId"]
+
+    asyncio.run(scenario())
+
+
+@needs_playground
+@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                    reason="needs Debian chromium")  # fmt: skip
+def test_in_the_playground_page_a_documents_answer_shows_citation_pills_and_feedback_buttons(
+    four_weeks, tmp_path, monkeypatch
+):
+    from playwright.async_api import async_playwright
+
+    import tests.test_playground
+    from bot.app import STATE
+
+    monkeypatch.chdir(tmp_path)
+    index = sample_corpus.indexed(tmp_path / "corpus")
+    monkeypatch.setattr(tests.test_playground, "running_bot",
+                        functools.partial(running_bot, index=index))  # fmt: skip
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    async def scenario():
+        async with playground_with_bot(four_weeks, tmp_path) as playground, async_playwright() as p:
+            browser = await p.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 1280, "height": 1400})
+                await page.goto(playground.url)
+                box = page.get_by_role("textbox").last
+                await box.wait_for(timeout=30_000)
+                await box.fill("프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘")
+                await box.press("Enter")
+                chat = playground.config["personalChat"]["id"]
+
+                async def cited() -> dict:
+                    while True:
+                        for message in playground.bot_messages(chat):
+                            if (message.get("aiEntity") or {}).get("citation"):
+                                return message
+                        await asyncio.sleep(0.05)
+
+                message = await asyncio.wait_for(cited(), 30)
+                pill = page.get_by_role("button", name="1", exact=True).last
+                await pill.wait_for(timeout=30_000)
+                await page.screenshot(path=str(ARTIFACTS / "playground-citations.png"),
+                                      full_page=True)  # fmt: skip
+                await pill.hover()
+                # The popup names the passage (file and page) as the citation's title.
+                popup = page.get_by_text("promotion-guideline.ko.pdf p.2", exact=True)
+                await popup.first.wait_for(timeout=10_000)
+                await asyncio.sleep(0.5)  # the popup fades in: let the screenshot show it whole
+                await page.screenshot(path=str(ARTIFACTS / "playground-citation-popup.png"),
+                                      full_page=True)  # fmt: skip
+                await page.mouse.move(0, 0)
+                # 👍 on the cited answer, a comment typed in the Playground's own box.
+                await page.get_by_label("Like", exact=True).last.click()
+                comment = page.get_by_role("dialog").get_by_role("textbox")
+                await comment.fill("출처까지 정확해요")
+                await page.screenshot(path=str(ARTIFACTS / "playground-feedback-box.png"),
+                                      full_page=True)  # fmt: skip
+                await page.get_by_role("button", name="Submit").click()
+
+                async def stored() -> list:
+                    while not (found := playground.app[STATE].answers.recent_feedback()):
+                        await asyncio.sleep(0.05)
+                    return found
+
+                [feedback] = await asyncio.wait_for(stored(), 30)
+                assert (feedback.reaction, feedback.comment) == ("like", "출처까지 정확해요")
+                assert feedback.question == "프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘"
+                assert feedback.route == "rag"
+                assert message["aiEntity"]["citation"][0]["appearance"]["url"].endswith("#page=2")
+            finally:
+                await browser.close()
+
+    asyncio.run(scenario())
