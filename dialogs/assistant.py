@@ -169,6 +169,7 @@ def schema_text() -> str:
 _CODE = re.compile(r"```(?:sql)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CITATIONS = re.compile(r"\[F?\d{1,2}\]")
+_PASSAGE = re.compile(r"\[(\d{1,2})\]")  # [n]: the n-th passage quoted (not [Fn], a fact)
 
 
 def extract_sql(reply: str) -> str:
@@ -501,10 +502,17 @@ def _combined(replies: list[Reply], lang: str) -> Reply:
         return replies[0]
     first_sql = next((r for r in replies if r.query is not None or r.sql), None)
     cards_ = [r.card for r in replies if r.card is not None]
+    # Each part numbers its passages from [1]; in one text they follow on, so a marker
+    # still names its own passage in the joined `hits` (Teams shows them as citations).
+    texts, offset = [], 0
+    for r in replies:
+        shift = offset
+        texts.append(_PASSAGE.sub(lambda m, k=shift: f"[{int(m.group(1)) + k}]", r.text))
+        offset += len(r.hits)
     return Reply(
         "+".join(r.route for r in replies),
         lang,
-        "\n\n".join(r.text for r in replies),
+        "\n\n".join(texts),
         combined_card(cards_, lang=lang) if cards_ else None,
         query=first_sql.query if first_sql else None,
         rows=first_sql.rows if first_sql else [],

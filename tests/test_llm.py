@@ -265,6 +265,7 @@ def test_a_narrative_from_the_facts_is_kept_with_its_facts_and_sources(server, f
     reply = answer(WHY, context(server, four_weeks))
     assert reply.route == "reasoning"
     assert reply.text == f"Revenue last week was {revenue_fact} [F1]."
+    assert reply.ai_written  # the model's words: Teams labels them "AI generated"
     assert "[F1]" in json.dumps(reply.card) and validate_card(reply.card) == []
 
 
@@ -273,6 +274,7 @@ def test_a_narrative_with_a_number_not_among_the_facts_is_rejected(server, four_
     reply = answer(WHY, context(server, four_weeks))
     assert "37" not in reply.text
     assert reply.text.startswith("What the numbers say:")
+    assert not reply.ai_written  # the computed facts stand in for the words: no AI label
     assert "did not match the computed facts" in json.dumps(reply.card)
 
 

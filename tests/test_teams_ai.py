@@ -145,6 +145,20 @@ def test_a_card_answer_without_passages_is_one_message_and_help_has_no_feedback_
     assert not unlabelled.entities
 
 
+def test_a_combined_answer_numbers_each_parts_passages_on_so_each_pill_names_its_own():
+    from dialogs.assistant import _combined
+
+    rag = Reply("rag", "en", "Coupons stack once [1].", None, hits=[hit(1)], ai_written=True)
+    why = Reply("reasoning", "en", "Revenue fell [F1]; see [1] and [2].", None,
+                hits=[hit(2), hit(3)])  # fmt: skip
+    joined = _combined([rag, why], "en")
+    assert joined.text == "Coupons stack once [1].\n\nRevenue fell [F1]; see [2] and [3]."
+    assert joined.ai_written  # one part's words are the model's
+    [message] = [wire(a) for a in answer_activities(joined, Presentation(link=link))]
+    pages = [c["appearance"]["url"] for c in root_entity(message)["citation"]]
+    assert pages == [link(hit(1)), link(hit(2)), link(hit(3))]
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
