@@ -12,6 +12,7 @@ whole, so they are enforced by truncating, never by hoping.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ STORE_ROUTES = {"sql", "reasoning", "summary"}
 # No feedback buttons on what is not an answer to a question.
 NO_FEEDBACK_ROUTES = {"help", "greeting", "command", "error"}
 _MARKER = re.compile(r"\[(\d{1,2})\]")
+log = logging.getLogger(__name__)
 
 
 class MessageEntity(Entity):
@@ -176,7 +178,9 @@ async def send_answer(
         message_id = getattr(sent, "id", None)
         if message_id:
             ids.append(message_id)
-        if message_id and activity.channel_data:
+        if not (message_id and activity.channel_data):
+            continue
+        try:
             answers.record(
                 answer_id,
                 conversation_id=conversation_id,
@@ -188,6 +192,8 @@ async def send_answer(
                 example=reply.example,
                 answer_text=reply.text,
             )
+        except Exception:  # the answer is out: a lost record must not become an apology
+            log.exception("could not record answer message %s", message_id)
     return ids
 
 
