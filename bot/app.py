@@ -36,6 +36,7 @@ from bot.llm import assistant, news_scorer
 from bot.settings import Settings
 from bot.state import State
 from bot.tab import add_routes as add_tab_routes
+from bot.teams_ai import Presentation
 from dialogs.router import language_of
 from kpi.storage.warehouse import open_warehouse
 
@@ -149,6 +150,10 @@ def create_app(
         library=documents,
         assistant=assistant(settings, state.memory),
         news_path=settings.news_path,
+        presentation=Presentation(
+            label=settings.sensitivity_label,
+            link=documents.link if documents is not None else (lambda _hit: None),
+        ),
     )
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

@@ -1295,6 +1295,55 @@ def package_command(ctx: click.Context, bot_id: str | None, domain: str | None, 
     click.echo(f"wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app)")
 
 
+@cli.command("feedback")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True,
+              help="How many of the latest feedbacks to list.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON (below).")
+@click.pass_context
+def feedback_command(ctx: click.Context, limit: int, as_json: bool) -> None:
+    """The latest 👍/👎 people gave the bot's answers in Teams, newest first, with the
+    question, route and comment, and the counts per route over all stored feedback.
+
+    \b
+    --json prints {"counts": {route: {"like": N, "dislike": N}},
+      "feedback": [{"feedback_id", "answer_id", "conversation_id", "message_id",
+                    "reaction", "comment", "question", "route", "query", "user_id",
+                    "user_name", "at" (ISO time)}]}"""
+    settings = _settings(ctx)
+    state = _state(settings)
+    try:
+        recent = state.answers.recent_feedback(limit)
+        counts = state.answers.counts_by_route()
+    except _database_errors() as exc:
+        _unreadable("state database", settings.state_url.removeprefix("sqlite:///"), exc,
+                    "restore a copy, or move it away to start afresh")  # fmt: skip
+    finally:
+        state.close()
+    rows = []
+    for item in recent:
+        row = item.to_dict()
+        row["at"] = dt.datetime.fromtimestamp(item.at, settings.zone).isoformat(timespec="seconds")
+        rows.append(row)
+    report = {
+        "counts": {route: {"like": c["like"], "dislike": c["dislike"]}
+                   for route, c in sorted(counts.items())},
+        "feedback": rows,
+    }  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("no feedback yet")
+        return
+    for route, count in report["counts"].items():
+        click.echo(f"{route or '(unknown answer)'}: 👍 {count['like']}  👎 {count['dislike']}")
+    click.echo("")
+    for row in rows:
+        mark = "👍" if row["reaction"] == "like" else "👎"
+        comment = f" - {row['comment']}" if row["comment"] else ""
+        click.echo(f"{row['at']} {mark} [{row['route'] or '?'}] {row['question'] or '?'}{comment}")
+
+
 def main() -> None:
     cli(obj={})
 

@@ -24,6 +24,7 @@ import cards
 from bot import streaming
 from bot.state import State
 from bot.state.feedback import NOT_USEFUL, USEFUL
+from bot.teams_ai import Presentation, is_feedback, send_answer, take_feedback
 from cards.alert import ACK_VERB, NOT_USEFUL_VERB, SNOOZE_VERB, WHY_VERB
 from cards.assistant import CONFIRM_VERB
 from dialogs.context import AskContext, Reply
@@ -60,6 +61,7 @@ class CommercyBot(TeamsActivityHandler):
         assistant: Any = None,
         news_path: str | None = None,
         stream_after_seconds: float = streaming.STREAM_AFTER_SECONDS,
+        presentation: Presentation | None = None,
     ) -> None:
         self.state = state
         self.warehouse = warehouse
@@ -73,6 +75,10 @@ class CommercyBot(TeamsActivityHandler):
         self.assistant = assistant  # dialogs.assistant.Assistant with an LLM; None offline
         self.news_path = news_path
         self.stream_after_seconds = stream_after_seconds
+        # Labels, citations and feedback buttons on answers (bot/teams_ai.py).
+        self.presentation = presentation or Presentation(
+            link=library.link if library is not None else (lambda _hit: None)
+        )
         self.background: set[asyncio.Task] = set()
 
     # -- installs -------------------------------------------------------------------------
@@ -136,7 +142,13 @@ class CommercyBot(TeamsActivityHandler):
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
         """Action.Execute ("adaptiveCard/action"): an "ask" button sends a question; the
-        answer comes as a new message and the clicked card stays as it was."""
+        answer comes as a new message and the clicked card stays as it was. A 👍/👎 on an
+        answer ("message/submitAction") is stored with the answer (bot/teams_ai.py)."""
+        if is_feedback(turn_context.activity):
+            response, _answer = take_feedback(
+                turn_context.activity, self.state.answers, self._keep_example
+            )
+            return response
         if turn_context.activity.name != "adaptiveCard/action":
             return await super().on_invoke_activity(turn_context)
         value = turn_context.activity.value if isinstance(turn_context.activity.value, dict) else {}
@@ -263,10 +275,15 @@ class CommercyBot(TeamsActivityHandler):
         question = str(data.get("question", ""))[:MAX_TEXT]
         lang = language_of(question)
         query = data.get("query") if isinstance(data.get("query"), dict) else {}
-        kept = self.assistant is not None and self.assistant.confirm(question, query)
+        kept = self._keep_example(question, query)
         if lang == "ko":
             return "고마워요! 비슷한 질문에 참고할게요." if kept else "고마워요!"
         return "Thanks! I'll use it for similar questions." if kept else "Thanks!"
+
+    def _keep_example(self, question: str, query: dict) -> bool:
+        """The one way a confirmed answer becomes a few-shot example: the card's
+        "👍 Correct" and Teams' own 👍 on a numeric answer both come here."""
+        return self.assistant is not None and self.assistant.confirm(question, query)
 
     def _now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
@@ -291,12 +308,12 @@ class CommercyBot(TeamsActivityHandler):
             # A failure raises below and becomes the turn's apology, which then ends the stream.
             failed = work.exception() is not None
             streaming.dress(turn_context, None if failed else work.result(), stream)
-            await self._send_reply(turn_context, work.result())
+            await self._send_reply(turn_context, work.result(), text)
             return
         if stream is None:  # an open stream already says the answer is on its way
             await turn_context.send_activity(MessageFactory.text(ACKNOWLEDGE[lang]))
         reference = TurnContext.get_conversation_reference(turn_context.activity)
-        task = asyncio.create_task(self._finish_later(reference, work, lang, stream))
+        task = asyncio.create_task(self._finish_later(reference, work, lang, stream, text))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
@@ -308,7 +325,12 @@ class CommercyBot(TeamsActivityHandler):
         return progress_line(text, as_of=self.today(), previous=query)
 
     async def _finish_later(
-        self, reference: Any, work: asyncio.Task, lang: str, stream: streaming.Stream | None = None
+        self,
+        reference: Any,
+        work: asyncio.Task,
+        lang: str,
+        stream: streaming.Stream | None = None,
+        question: str = "",
     ) -> None:
         try:
             reply = await work
@@ -324,7 +346,7 @@ class CommercyBot(TeamsActivityHandler):
 
         async def send(turn_context: TurnContext) -> None:
             streaming.dress(turn_context, reply, stream)
-            await self._send_reply(turn_context, reply)
+            await self._send_reply(turn_context, reply, question)
 
         if self.send_later is not None:
             await self.send_later(reference, send)
@@ -355,13 +377,12 @@ class CommercyBot(TeamsActivityHandler):
             self.state.memory.save_last_query(conversation_id, {**reply.query.to_dict(), **why})
         return reply
 
-    async def _send_reply(self, turn_context: TurnContext, reply: Reply) -> None:
-        if reply.card is None:
-            await turn_context.send_activity(MessageFactory.text(reply.text))
-            return
-        message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
-        message.summary = reply.text[:200]  # what notifications and old clients show
-        await turn_context.send_activity(message)
+    async def _send_reply(
+        self, turn_context: TurnContext, reply: Reply, question: str = ""
+    ) -> None:
+        # The labels, citations and feedback buttons, and the record a 👍/👎 finds.
+        await send_answer(turn_context, reply, question=question, answers=self.state.answers,
+                          presentation=self.presentation)  # fmt: skip
 
     # -- bookkeeping ----------------------------------------------------------------------
     def _first_time(self, activity: Activity) -> bool:

@@ -128,6 +128,11 @@ class Settings(BaseSettings):
     reply_budget_seconds: float = Field(
         10.0, ge=1, le=14, validation_alias="COMMERCY_REPLY_BUDGET_SECONDS"
     )
+    # The sensitivity label Teams shows on every answer computed from the store's data
+    # (bot/teams_ai.py); empty: no label.
+    sensitivity_label: str = Field(
+        "Internal: store analytics", max_length=80, validation_alias="COMMERCY_SENSITIVITY_LABEL"
+    )
 
     @field_validator("database_url", "reader_database_url")
     @classmethod

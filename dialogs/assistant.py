@@ -38,7 +38,7 @@ from cards.assistant import (
     sql_rows_card,
     with_action,
 )
-from dialogs.context import NOTE_OFFLINE, AskContext, Reply
+from dialogs.context import NOTE_OFFLINE, AskContext, Reply, documents_reply
 from dialogs.examples import Example, ExampleLibrary
 from dialogs.llm import LLM, LLMError, metered
 from dialogs.parser import Parsed, parse
@@ -169,6 +169,7 @@ def schema_text() -> str:
 _CODE = re.compile(r"```(?:sql)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CITATIONS = re.compile(r"\[F?\d{1,2}\]")
+_PASSAGE = re.compile(r"\[(\d{1,2})\]")  # [n]: the n-th passage quoted (not [Fn], a fact)
 
 
 def extract_sql(reply: str) -> str:
@@ -245,7 +246,7 @@ class Assistant:
     def _part(self, part: Part, ctx: AskContext, lang: str) -> Reply:
         if part.kind == "rag" and ctx.library is not None:
             found = answer_from_documents(part.question, ctx.library, lang)
-            return Reply("rag", lang, found.text, found.card, hits=found.hits)
+            return documents_reply(found, lang)
         if part.kind == "reasoning":
             return self.reason(part.question, ctx, lang)
         return self.numbers(part.question, ctx, lang)
@@ -299,7 +300,8 @@ class Assistant:
             reply = sql_reply(parsed, ctx)
             if reply.route == "sql" and reply.card is not None:
                 confirm = confirm_action(question, draft.model_dump(), lang=lang)
-                reply = replace(reply, card=with_action(reply.card, confirm))
+                reply = replace(reply, card=with_action(reply.card, confirm),
+                                example=draft.model_dump())  # fmt: skip
             return reply
         return _offline(question, ctx, None)
 
@@ -364,7 +366,7 @@ class Assistant:
                 card = sql_rows_card(question, columns, rows, safe, lang=lang)
                 text = _rows_text(question, columns, rows, lang)
                 dict_rows = [dict(zip(columns, row, strict=False)) for row in rows]
-                return Reply("sql", lang, text, card, rows=dict_rows, sql=safe)
+                return Reply("sql", lang, text, card, rows=dict_rows, sql=safe, ai_written=True)
             log.info("model-written SQL refused (attempt %d): %s", attempt, problem)
             messages += [
                 ("ai", written),
@@ -425,7 +427,8 @@ class Assistant:
         except LLMError:
             narrative, note = _facts_text(facts, lang), NOTE_OFFLINE[lang]
         card = reasoning_card(question, narrative, facts, sources, lang=lang, note=note)
-        return Reply("reasoning", lang, narrative, card, hits=hits)
+        # Only a narrative the model wrote is labelled; the facts-only fallback is computed.
+        return Reply("reasoning", lang, narrative, card, hits=hits, ai_written=note is None)
 
     def _subject(self, question: str, ctx: AskContext) -> tuple[str, Any]:
         """Which metric and period a "why" question is about (revenue, the last 7 days
@@ -499,13 +502,22 @@ def _combined(replies: list[Reply], lang: str) -> Reply:
         return replies[0]
     first_sql = next((r for r in replies if r.query is not None or r.sql), None)
     cards_ = [r.card for r in replies if r.card is not None]
+    # Each part numbers its passages from [1]; in one text they follow on, so a marker
+    # still names its own passage in the joined `hits` (Teams shows them as citations).
+    texts, offset = [], 0
+    for r in replies:
+        shift = offset
+        texts.append(_PASSAGE.sub(lambda m, k=shift: f"[{int(m.group(1)) + k}]", r.text))
+        offset += len(r.hits)
     return Reply(
         "+".join(r.route for r in replies),
         lang,
-        "\n\n".join(r.text for r in replies),
+        "\n\n".join(texts),
         combined_card(cards_, lang=lang) if cards_ else None,
         query=first_sql.query if first_sql else None,
         rows=first_sql.rows if first_sql else [],
         sql=first_sql.sql if first_sql else None,
         hits=[h for r in replies for h in r.hits],
+        ai_written=any(r.ai_written for r in replies),
+        example=first_sql.example if first_sql else None,
     )

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from cards.assistant import with_note
 from dialogs.parser import Parsed
-from dialogs.rag import Library
+from dialogs.rag import DocumentAnswer, Library
 from kpi.metrics.query import MetricQuery
 from kpi.storage.warehouse import Warehouse
 from rag_indexer.index import Hit
@@ -58,6 +58,13 @@ class Reply:
     argument: str | None = None
     hits: list[Hit] = field(default_factory=list)  # rag: the passages quoted
     facts: dict[str, Any] | None = None  # reasoning: the computed analysis (dialogs/why.py)
+    # A model wrote its words (a grounded documents answer, a reasoning narrative) or the
+    # SQL behind its numbers: Teams shows the "AI generated" label on it. Computed and
+    # quoted answers say what the data or the documents say, and carry no label.
+    ai_written: bool = False
+    # The QueryDraft (dialogs/assistant.py) the model read the question as: a 👍 on the
+    # answer keeps the question and this draft as a few-shot example. None offline.
+    example: dict[str, Any] | None = None
 
     def with_note(self, note: str) -> Reply:
         """This reply with `note` under its text and at the end of its card (e.g. "the AI
@@ -84,3 +91,9 @@ class Reply:
         if self.facts is not None:
             reply["facts"] = self.facts
         return reply
+
+
+def documents_reply(found: DocumentAnswer, lang: str) -> Reply:
+    """The reply to a documents question: the quotes, labelled as AI-written only when a
+    model wrote the answer on top of them."""
+    return Reply("rag", lang, found.text, found.card, hits=found.hits, ai_written=found.written)

@@ -41,6 +41,7 @@ class DocumentAnswer:
     text: str
     card: dict
     hits: list[Hit]
+    written: bool = False  # a model wrote the answer on top of the quotes
 
 
 def relevant_hits(question: str, library: Library, top: int = 8) -> list[Hit]:
@@ -60,7 +61,7 @@ def answer_from_documents(question: str, library: Library, lang: str) -> Documen
     if written is not None:
         text = f"{written.text}\n{sources_line(written.text, best)}"
         card = documents_card(question, quotes, lang=lang, answer=written.text)
-        return DocumentAnswer(True, text, card, best)
+        return DocumentAnswer(True, text, card, best, written=True)
     lead = next((s for s, answers in quotes[0].sentences if answers), quotes[0].sentences[0][0])
     source = f"{best[0].file} p.{best[0].page}"
     text = f"{lead} ({source})"

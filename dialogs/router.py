@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import cards
-from dialogs.context import NOTE_OFFLINE, AskContext, Reply
+from dialogs.context import NOTE_OFFLINE, AskContext, Reply, documents_reply
 from dialogs.news import news_answer
 from dialogs.parser import Parsed, detect_language, parse
 from dialogs.rag import answer_from_documents
@@ -101,7 +101,7 @@ def _offline_reply(text: str, ctx: AskContext, parsed: Parsed) -> Reply:
         return Reply("command", lang, text, command=parsed.command, argument=parsed.argument)
     if parsed.route == "rag" and ctx.library is not None:
         found = answer_from_documents(text, ctx.library, lang)
-        return Reply("rag", lang, found.text, found.card, hits=found.hits)
+        return documents_reply(found, lang)
     if parsed.route == "news":
         said, card = news_answer(ctx.news_path, period=parsed.period, topic=parsed.argument,
                                  lang=lang, zone=ctx.zone, as_of=ctx.as_of)  # fmt: skip
@@ -112,7 +112,7 @@ def _offline_reply(text: str, ctx: AskContext, parsed: Parsed) -> Reply:
             # advise?"): a playbook that covers it is the answer.
             found = answer_from_documents(text, ctx.library, lang)
             if found.covered:
-                return Reply("rag", lang, found.text, found.card, hits=found.hits)
+                return documents_reply(found, lang)
         return reasoning_reply(text, parsed, ctx)
     if parsed.route in ("rag", "command"):
         return Reply(
@@ -126,7 +126,7 @@ def _offline_reply(text: str, ctx: AskContext, parsed: Parsed) -> Reply:
         # 누구한테 연락해?"); if they do not, the usual "what I can answer" follows.
         found = answer_from_documents(text, ctx.library, lang)
         if found.covered:
-            return Reply("rag", lang, found.text, found.card, hits=found.hits)
+            return documents_reply(found, lang)
     prompt = parsed.prompt or _UNKNOWN[lang]
     choices = [(c.label, c.text) for c in parsed.choices]
     return Reply("unknown", lang, prompt, cards.unknown_card(prompt, choices, lang=lang))

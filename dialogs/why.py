@@ -354,7 +354,8 @@ def render(
         text_lines += [f"- {s}" for s in driver_sentences]
     if quotes:
         text_lines.append("플레이북:" if lang == "ko" else "From the playbooks:")
-        text_lines += [f"- {q.label}: {q.text}" for q in quotes]
+        # [n] is the n-th passage in `hits`: Teams shows it as a citation pill (bot/teams_ai.py).
+        text_lines += [f"- {q.label}: {q.text} [{n}]" for n, q in enumerate(quotes, start=1)]
     else:
         text_lines.append(_NO_PLAYBOOK[lang])
     chart_url, chart_element = _chart(analysis, lang, ctx)

@@ -39,6 +39,7 @@ COMMANDS: dict[str, list[str]] = {
     "serve": ["serve", "--no-playground", "--port", "PORT"],
     "alerts evaluate": ["alerts", "evaluate", "--at", "2026-11-23T14:00"],
     "alerts status": ["alerts", "status"],
+    "feedback": ["feedback"],
     "stream replay": [
         "stream",
         "replay",
@@ -67,7 +68,7 @@ LONG_RUNNING = {"serve", "indexer"}
 READERS = {"data stats", "kpi query", "kpi summary", "kpi why", "ask", "serve", "alerts evaluate"}
 WAREHOUSE_USERS = READERS | {"data init", "data generate", "data import-ga", "stream replay"}
 INDEX_USERS = {"ask", "search", "index", "indexer", "indexer status", "serve"}
-STATE_USERS = {"serve", "alerts status"}
+STATE_USERS = {"serve", "alerts status", "feedback"}
 
 # One bad value for each command (an option's value where it has one).
 BAD_FLAGS: dict[str, list[str]] = {
@@ -83,6 +84,7 @@ BAD_FLAGS: dict[str, list[str]] = {
     "serve": ["serve", "--port", "70000"],
     "alerts evaluate": ["alerts", "evaluate", "--at", "half past two"],
     "alerts status": ["alerts", "status", "--days", "0"],
+    "feedback": ["feedback", "--limit", "0"],
     "stream replay": ["stream", "replay", "--speed", "fast"],
     "stream inject": ["stream", "inject", "traffic_drop", "--minutes", "0"],
     "index": ["index", "no-such-folder"],

@@ -265,6 +265,7 @@ def test_a_narrative_from_the_facts_is_kept_with_its_facts_and_sources(server, f
     reply = answer(WHY, context(server, four_weeks))
     assert reply.route == "reasoning"
     assert reply.text == f"Revenue last week was {revenue_fact} [F1]."
+    assert reply.ai_written  # the model's words: Teams labels them "AI generated"
     assert "[F1]" in json.dumps(reply.card) and validate_card(reply.card) == []
 
 
@@ -273,6 +274,7 @@ def test_a_narrative_with_a_number_not_among_the_facts_is_rejected(server, four_
     reply = answer(WHY, context(server, four_weeks))
     assert "37" not in reply.text
     assert reply.text.startswith("What the numbers say:")
+    assert not reply.ai_written  # the computed facts stand in for the words: no AI label
     assert "did not match the computed facts" in json.dumps(reply.card)
 
 
@@ -465,6 +467,46 @@ def test_in_teams_the_llm_answer_arrives_and_a_confirmation_is_kept(server, four
     assert State(state_path).memory.examples()[0][0] == "지난주 채널별 매출"
     sent = json.dumps(server.requests, ensure_ascii=False)
     assert "Marketer" not in sent and "00000000-0000-0000-0000-000000000001" not in sent
+
+
+def test_in_teams_a_native_like_on_the_llm_answer_is_kept_as_the_confirmation_is(
+    server, four_weeks, tmp_path
+):
+    """Teams' own 👍 (message/submitAction) and the card's "👍 Correct" are one mechanism."""
+    import asyncio
+
+    from aiohttp import ClientSession
+
+    from tests.doubles.botkit import activity, post, running_bot
+
+    server.responder = lambda body: {"route": plan(("sql", "지난주 채널별 매출")),
+                                     "query": draft(dimensions=["channel"])}[purpose(body)]  # fmt: skip
+    state_path = str(tmp_path / "state.sqlite3")
+
+    async def scenario():
+        bot = running_bot(settings_for(server), four_weeks, today=TODAY, state_path=state_path)
+        async with bot as (base, connector, _app), ClientSession() as http:
+            await post(http, base, activity("지난주 채널별 매출", connector=connector))
+            [message] = await connector.wait_for("conv-1", 1)
+            assert message["channelData"] == {"feedbackLoop": {"type": "default"}}
+            # The model only read the question as a catalog query: the numbers are computed.
+            assert "additionalType" not in json.dumps(message.get("entities"))
+            value = {
+                "actionName": "feedback",
+                "actionValue": {"reaction": "like", "feedback": '{"feedbackText": ""}'},
+            }
+            body = activity(kind="invoke", connector=connector, name="message/submitAction",
+                            value=value)  # fmt: skip
+            status, text = await post(http, base, body)
+            assert (status, json.loads(text)) == (200, {})
+
+    asyncio.run(scenario())
+    state = State(state_path)
+    try:
+        [(question, query)] = state.memory.examples()
+    finally:
+        state.close()
+    assert question == "지난주 채널별 매출" and query["dimensions"] == ["channel"]
 
 
 def test_a_slow_model_is_waited_for_once_then_left_alone(server, four_weeks):

@@ -107,7 +107,8 @@ def test_the_bot_quotes_a_playbook_and_serves_the_pdf_at_its_page(
             question = "프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘"
             status, _ = await post(http, base, activity(question, connector=connector))
             assert status in (200, 201)
-            (message,) = await connector.wait_for("conv-1", 1)
+            # The card, then its cited text on its own: pills do not render on attachments.
+            message, cited = await connector.wait_for("conv-1", 2)
             card = message["attachments"][0]["content"]
             links = [
                 block["text"]
@@ -118,6 +119,11 @@ def test_the_bot_quotes_a_playbook_and_serves_the_pdf_at_its_page(
             assert links and "promotion-guideline.ko.pdf" in links[0]
             url = links[0].split("](")[1].rstrip(")")
             assert url.startswith("http://localhost:") and "#page=" in url
+            assert not cited.get("attachments") and "[1]" in cited["text"]
+            [entity] = cited["entities"]
+            first = entity["citation"][0]
+            assert first["position"] == 1 and first["appearance"]["url"] == url
+            assert "additionalType" not in entity  # quoted, not written by a model
             path = "/" + url.split("/", 3)[3].split("#")[0]
             async with http.get(base + path) as response:
                 assert response.status == 200

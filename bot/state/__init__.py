@@ -10,7 +10,8 @@ A few focused stores over one database (`db`: the tables and the engine):
 - `leases`: the scheduler's lease, one leader among the instances;
 - `memory`: activity ids already answered, the last query of each conversation,
   confirmed examples;
-- `charts`: chart images behind expiring links.
+- `charts`: chart images behind expiring links;
+- `answers`: the answers sent and the 👍/👎 people gave them.
 
 `State` opens the database once and hands each store the same engine, so the composition
 root opens one thing and every caller takes the store it needs.
@@ -21,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.state.alerts import Alerts
+from bot.state.answers import Answers
 from bot.state.charts import Charts
 from bot.state.conversations import Conversations
 from bot.state.db import Database
@@ -43,6 +45,7 @@ class State:
         self.leases = Leases(self.db)
         self.memory = Memory(self.db)
         self.charts = Charts(self.db)
+        self.answers = Answers(self.db)
 
     @classmethod
     def from_url(cls, url: str) -> State:

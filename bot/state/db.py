@@ -163,6 +163,38 @@ examples = _table(  # questions people confirmed the answer to, and their QueryD
     Column("query", LONG_TEXT, nullable=False),
     Column("confirmed_at", Float, nullable=False),
 )
+# Issue 20: every answer message the bot sent (an answer with a card and cited text is two
+# messages, one answer id), so a Teams 👍/👎 on a message finds its question and query;
+# Teams itself keeps no feedback.
+answers = _table(
+    "answers",
+    Column("message_key", KEY, primary_key=True),  # conversation id + message id
+    Column("answer_id", String(64), nullable=False),
+    Column("conversation_id", String(450), nullable=False),
+    Column("message_id", String(450), nullable=False),
+    Column("question", LONG_TEXT, nullable=False),
+    Column("route", String(64), nullable=False),
+    Column("lang", String(8), nullable=False),
+    Column("query", LONG_TEXT),  # MetricQuery.to_dict() as JSON; null for no query
+    Column("example", LONG_TEXT),  # the model's QueryDraft as JSON: a 👍 keeps it
+    Column("text", LONG_TEXT, nullable=False),
+    Column("sent_at", Float, nullable=False),
+)
+answer_feedback = _table(  # every 👍/👎 on an answer, with what it was about
+    "answer_feedback",
+    Column("feedback_id", String(64), primary_key=True),
+    Column("answer_id", String(64)),  # null: the message was not found among the answers
+    Column("conversation_id", String(450), nullable=False),
+    Column("message_id", String(450)),
+    Column("reaction", String(16), nullable=False),  # like | dislike
+    Column("comment", LONG_TEXT, nullable=False, server_default=""),
+    Column("question", LONG_TEXT, nullable=False, server_default=""),
+    Column("route", String(64), nullable=False, server_default=""),
+    Column("query", LONG_TEXT),
+    Column("user_id", String(250), nullable=False),
+    Column("user_name", Unicode(200), nullable=False, server_default=""),
+    Column("at", Float, nullable=False),
+)
 charts = _table(
     "charts",
     Column("chart_id", String(64), primary_key=True),
