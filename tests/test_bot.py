@@ -345,9 +345,9 @@ def test_a_thousand_hostile_activities_get_4xx_or_a_polite_reply_and_change_noth
     assert four_weeks.query(checksum) == before
 
 
-def test_slow_work_is_acknowledged_and_finished_proactively(
-    settings, four_weeks, tmp_path, monkeypatch
-):
+@pytest.fixture
+def patient(settings, monkeypatch):
+    """Settings with a 1-second reply budget, and a router that takes 1.5 s to answer."""
     import dialogs.router
     from bot import handler
 
@@ -356,11 +356,14 @@ def test_slow_work_is_acknowledged_and_finished_proactively(
     def slow(text, context):
         import time
 
-        time.sleep(1.5)  # longer than the reply budget below
+        time.sleep(1.5)  # longer than the reply budget
         return real(text, context)
 
     monkeypatch.setattr(handler, "answer", slow)
-    patient = settings.model_copy(update={"reply_budget_seconds": 1.0})
+    return settings.model_copy(update={"reply_budget_seconds": 1.0})
+
+
+def test_slow_work_is_acknowledged_and_finished_proactively(patient, four_weeks, tmp_path):
 
     async def scenario():
         async with (
@@ -382,21 +385,8 @@ def test_slow_work_is_acknowledged_and_finished_proactively(
 
 
 def test_slow_work_in_a_personal_chat_streams_and_the_proactive_answer_ends_the_stream(
-    settings, four_weeks, tmp_path, monkeypatch
+    patient, four_weeks, tmp_path
 ):
-    import dialogs.router
-    from bot import handler
-
-    real = dialogs.router.answer
-
-    def slow(text, context):
-        import time
-
-        time.sleep(1.5)  # longer than the reply budget below
-        return real(text, context)
-
-    monkeypatch.setattr(handler, "answer", slow)
-    patient = settings.model_copy(update={"reply_budget_seconds": 1.0})
 
     async def scenario():
         async with (

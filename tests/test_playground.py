@@ -12,6 +12,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientSession
@@ -105,6 +106,24 @@ class Playground:
         async with self.http.post(f"{self.url}/_conversation/v1/invoke", json=body) as r:
             assert r.status == 200, await r.text()
             return await r.json()
+
+
+@asynccontextmanager
+async def chat_page(p: Any, playground: Playground, *, height: int) -> AsyncIterator[tuple]:
+    """Headless Chromium on the Playground with its message box ready: (page, box)."""
+    browser = await p.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"],
+    )  # fmt: skip
+    try:
+        page = await browser.new_page(viewport={"width": 1280, "height": height})
+        await page.goto(playground.url)
+        box = page.get_by_role("textbox").last
+        await box.wait_for(timeout=30_000)
+        yield page, box
+    finally:
+        await browser.close()
 
 
 @asynccontextmanager
@@ -210,30 +229,16 @@ def test_a_person_types_a_question_in_the_playground_page_and_sees_the_number(
     expected = revenue(four_weeks, YESTERDAY, YESTERDAY)
 
     async def scenario():
-        async with playground_with_bot(four_weeks, tmp_path) as playground, async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
-            try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 900})
-                await page.goto(playground.url)
-                box = page.get_by_role("textbox").last
-                await box.wait_for(timeout=30_000)
-                await box.fill("어제 매출 알려줘")
-                await box.press("Enter")
-                await page.get_by_text(expected).first.wait_for(timeout=30_000)
-                await page.screenshot(path=str(ARTIFACTS / "playground-answer.png"), full_page=True)
-                assert expected in await page.content()
-            finally:
-                await browser.close()
+        async with (
+            playground_with_bot(four_weeks, tmp_path) as playground,
+            async_playwright() as p,
+            chat_page(p, playground, height=900) as (page, box),
+        ):
+            await box.fill("어제 매출 알려줘")
+            await box.press("Enter")
+            await page.get_by_text(expected).first.wait_for(timeout=30_000)
+            await page.screenshot(path=str(ARTIFACTS / "playground-answer.png"), full_page=True)
+            assert expected in await page.content()
 
     asyncio.run(scenario())
 
@@ -304,23 +309,17 @@ def test_a_why_question_typed_in_the_playground_page_gets_the_computed_card(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     async def scenario():
-        async with playground_with_bot(four_weeks, tmp_path) as playground, async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
-            )
-            try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 1400})
-                await page.goto(playground.url)
-                box = page.get_by_role("textbox").last
-                await box.wait_for(timeout=30_000)
-                await box.fill(question)
-                await box.press("Enter")
-                await page.get_by_text(heading, exact=True).first.wait_for(timeout=30_000)
-                await page.screenshot(path=str(ARTIFACTS / f"playground-why-{lang}.png"),
-                                      full_page=True)  # fmt: skip
-                shown = await page.content()
-                assert "곧 제공" not in shown and "coming soon" not in shown
-            finally:
-                await browser.close()
+        async with (
+            playground_with_bot(four_weeks, tmp_path) as playground,
+            async_playwright() as p,
+            chat_page(p, playground, height=1400) as (page, box),
+        ):
+            await box.fill(question)
+            await box.press("Enter")
+            await page.get_by_text(heading, exact=True).first.wait_for(timeout=30_000)
+            await page.screenshot(path=str(ARTIFACTS / f"playground-why-{lang}.png"),
+                                  full_page=True)  # fmt: skip
+            shown = await page.content()
+            assert "곧 제공" not in shown and "coming soon" not in shown
 
     asyncio.run(scenario())

@@ -42,7 +42,13 @@ from dialogs.rag import Library, answer_from_documents
 from rag_indexer import sample_corpus
 from rag_indexer.index import Hit
 from tests.doubles.botkit import activity, post, running_bot
-from tests.test_playground import ARTIFACTS, CHROMIUM, needs_playground, playground_with_bot
+from tests.test_playground import (
+    ARTIFACTS,
+    CHROMIUM,
+    chat_page,
+    needs_playground,
+    playground_with_bot,
+)
 
 TODAY = dt.date(2026, 11, 24)
 LINK = "http://localhost:3978/docs/{id}.pdf#page={page}"
@@ -348,58 +354,52 @@ def test_in_the_playground_page_a_documents_answer_shows_citation_pills_and_feed
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     async def scenario():
-        async with playground_with_bot(four_weeks, tmp_path) as playground, async_playwright() as p:
-            browser = await p.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
-            )
-            try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 1400})
-                await page.goto(playground.url)
-                box = page.get_by_role("textbox").last
-                await box.wait_for(timeout=30_000)
-                await box.fill("프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘")
-                await box.press("Enter")
-                chat = playground.config["personalChat"]["id"]
+        async with (
+            playground_with_bot(four_weeks, tmp_path) as playground,
+            async_playwright() as p,
+            chat_page(p, playground, height=1400) as (page, box),
+        ):
+            await box.fill("프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘")
+            await box.press("Enter")
+            chat = playground.config["personalChat"]["id"]
 
-                async def cited() -> dict:
-                    while True:
-                        for message in playground.bot_messages(chat):
-                            if (message.get("aiEntity") or {}).get("citation"):
-                                return message
-                        await asyncio.sleep(0.05)
+            async def cited() -> dict:
+                while True:
+                    for message in playground.bot_messages(chat):
+                        if (message.get("aiEntity") or {}).get("citation"):
+                            return message
+                    await asyncio.sleep(0.05)
 
-                message = await asyncio.wait_for(cited(), 30)
-                pill = page.get_by_role("button", name="1", exact=True).last
-                await pill.wait_for(timeout=30_000)
-                await page.screenshot(path=str(ARTIFACTS / "playground-citations.png"),
-                                      full_page=True)  # fmt: skip
-                await pill.hover()
-                # The popup names the passage (file and page) as the citation's title.
-                popup = page.get_by_text("promotion-guideline.ko.pdf p.2", exact=True)
-                await popup.first.wait_for(timeout=10_000)
-                await asyncio.sleep(0.5)  # the popup fades in: let the screenshot show it whole
-                await page.screenshot(path=str(ARTIFACTS / "playground-citation-popup.png"),
-                                      full_page=True)  # fmt: skip
-                await page.mouse.move(0, 0)
-                # 👍 on the cited answer, a comment typed in the Playground's own box.
-                await page.get_by_label("Like", exact=True).last.click()
-                comment = page.get_by_role("dialog").get_by_role("textbox")
-                await comment.fill("출처까지 정확해요")
-                await page.screenshot(path=str(ARTIFACTS / "playground-feedback-box.png"),
-                                      full_page=True)  # fmt: skip
-                await page.get_by_role("button", name="Submit").click()
+            message = await asyncio.wait_for(cited(), 30)
+            pill = page.get_by_role("button", name="1", exact=True).last
+            await pill.wait_for(timeout=30_000)
+            await page.screenshot(path=str(ARTIFACTS / "playground-citations.png"),
+                                  full_page=True)  # fmt: skip
+            await pill.hover()
+            # The popup names the passage (file and page) as the citation's title.
+            popup = page.get_by_text("promotion-guideline.ko.pdf p.2", exact=True)
+            await popup.first.wait_for(timeout=10_000)
+            await asyncio.sleep(0.5)  # the popup fades in: let the screenshot show it whole
+            await page.screenshot(path=str(ARTIFACTS / "playground-citation-popup.png"),
+                                  full_page=True)  # fmt: skip
+            await page.mouse.move(0, 0)
+            # 👍 on the cited answer, a comment typed in the Playground's own box.
+            await page.get_by_label("Like", exact=True).last.click()
+            comment = page.get_by_role("dialog").get_by_role("textbox")
+            await comment.fill("출처까지 정확해요")
+            await page.screenshot(path=str(ARTIFACTS / "playground-feedback-box.png"),
+                                  full_page=True)  # fmt: skip
+            await page.get_by_role("button", name="Submit").click()
 
-                async def stored() -> list:
-                    while not (found := playground.app[STATE].answers.recent_feedback()):
-                        await asyncio.sleep(0.05)
-                    return found
+            async def stored() -> list:
+                while not (found := playground.app[STATE].answers.recent_feedback()):
+                    await asyncio.sleep(0.05)
+                return found
 
-                [feedback] = await asyncio.wait_for(stored(), 30)
-                assert (feedback.reaction, feedback.comment) == ("like", "출처까지 정확해요")
-                assert feedback.question == "프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘"
-                assert feedback.route == "rag"
-                assert message["aiEntity"]["citation"][0]["appearance"]["url"].endswith("#page=2")
-            finally:
-                await browser.close()
+            [feedback] = await asyncio.wait_for(stored(), 30)
+            assert (feedback.reaction, feedback.comment) == ("like", "출처까지 정확해요")
+            assert feedback.question == "프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘"
+            assert feedback.route == "rag"
+            assert message["aiEntity"]["citation"][0]["appearance"]["url"].endswith("#page=2")
 
     asyncio.run(scenario())

@@ -29,6 +29,7 @@ from tests.test_bot import YESTERDAY
 from tests.test_playground import (
     ARTIFACTS,
     CHROMIUM,
+    chat_page,
     needs_playground,
     playground_with_bot,
     revenue,
@@ -254,14 +255,7 @@ def test_in_the_playground_page_a_suggested_action_click_gets_a_streamed_answer(
     async def scenario():
         async with playground_with_bot(four_weeks, tmp_path) as playground, async_playwright() as p:
             playground.app[BOT].stream_after_seconds = 0
-            browser = await p.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
-            )
-            try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 1000})
-                await page.goto(playground.url)
-                box = page.get_by_role("textbox").last
-                await box.wait_for(timeout=30_000)
+            async with chat_page(p, playground, height=1000) as (page, box):
                 await box.fill("알림 켜기")
                 await box.press("Enter")
                 suggestion = page.get_by_role("button", name="어제 매출 알려줘")
@@ -277,8 +271,6 @@ def test_in_the_playground_page_a_suggested_action_click_gets_a_streamed_answer(
                 await page.get_by_text(expected).first.wait_for(timeout=30_000)
                 await page.screenshot(path=str(ARTIFACTS / "playground-streamed-answer.png"),
                                       full_page=True)  # fmt: skip
-            finally:
-                await browser.close()
             # The click was the person's question, and its answer was a stream's final message.
             chat = playground.config["personalChat"]["id"]
             finals = [m for m in _updated(playground, chat)

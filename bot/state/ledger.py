@@ -250,21 +250,18 @@ class Ledger:
             )
 
     def delivered_card(self, delivery_key: str, conversation_id: str) -> dict[str, Any] | None:
-        with self.db.transaction() as db:
-            row = db.execute(
-                text(
-                    "SELECT card FROM deliveries "
-                    "WHERE delivery_key = :key AND conversation_id = :id"
-                ),
-                {"key": delivery_key, "id": conversation_id},
-            ).first()
-        return json.loads(row[0]) if row else None
+        card = self._column("card", delivery_key, conversation_id)
+        return json.loads(card) if card is not None else None
 
     def sent_activity(self, delivery_key: str, conversation_id: str) -> str | None:
+        return self._column("activity_id", delivery_key, conversation_id)
+
+    def _column(self, column: str, delivery_key: str, conversation_id: str) -> Any:
+        """One column of the row (the card a message showed, the message it became)."""
         with self.db.transaction() as db:
             row = db.execute(
                 text(
-                    "SELECT activity_id FROM deliveries "
+                    f"SELECT {column} FROM deliveries "  # a column name from this module only
                     "WHERE delivery_key = :key AND conversation_id = :id"
                 ),
                 {"key": delivery_key, "id": conversation_id},
