@@ -9,6 +9,7 @@ Teams' retries, the 15-second reply budget, card actions. The answering itself i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -29,6 +30,7 @@ from cards.alert import ACK_VERB, NOT_USEFUL_VERB, SNOOZE_VERB, WHY_VERB
 from cards.assistant import CONFIRM_VERB
 from dialogs.context import AskContext, Reply
 from dialogs.followups import progress_line
+from dialogs.llm import words_to
 from dialogs.rag import Library
 from dialogs.router import answer, language_of
 from dialogs.why import why_reply
@@ -293,18 +295,26 @@ class CommercyBot(TeamsActivityHandler):
         personal chat an answer slower than `stream_after_seconds` is streamed: its
         progress line at once, the answer as the stream's final message (bot/streaming.py)."""
         conversation_id = turn_context.activity.conversation.id
-        work = asyncio.create_task(asyncio.to_thread(self._answer, conversation_id, text))
-        deadline = asyncio.get_running_loop().time() + self.reply_budget_seconds
-        stream = None
-        if streaming.can_stream(turn_context.activity):
+        loop = asyncio.get_running_loop()
+        personal = streaming.can_stream(turn_context.activity)
+        words = streaming.Words(loop) if personal else None
+        work = asyncio.create_task(asyncio.to_thread(self._answer, conversation_id, text, words))
+        deadline = loop.time() + self.reply_budget_seconds
+        stream, chunks = None, None
+        sender = streaming.Sender(turn_context.send_activity)
+        if personal:
             wait = min(self.stream_after_seconds, self.reply_budget_seconds)
             done, _ = await asyncio.wait({work}, timeout=wait)
             if work not in done:
                 line = self._progress_line(conversation_id, text)
                 stream = await streaming.Stream.open(turn_context, line)
-        left = max(deadline - asyncio.get_running_loop().time(), 0)
+            if stream is not None and words is not None:
+                chunks = asyncio.create_task(streaming.pump(stream, words, sender, work))
+        left = max(deadline - loop.time(), 0)
         done, _ = await asyncio.wait({work}, timeout=left)
         if work in done:
+            if chunks is not None:
+                await chunks  # the last chunk before the final message, never after it
             # A failure raises below and becomes the turn's apology, which then ends the stream.
             failed = work.exception() is not None
             streaming.dress(turn_context, None if failed else work.result(), stream)
@@ -313,9 +323,28 @@ class CommercyBot(TeamsActivityHandler):
         if stream is None:  # an open stream already says the answer is on its way
             await turn_context.send_activity(MessageFactory.text(ACKNOWLEDGE[lang]))
         reference = TurnContext.get_conversation_reference(turn_context.activity)
-        task = asyncio.create_task(self._finish_later(reference, work, lang, stream, text))
+        sender.send = self._proactive_send(reference)  # the turn is over; chunks go on
+        task = asyncio.create_task(
+            self._finish_later(reference, work, lang, stream, text, chunks)
+        )
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def _proactive_send(self, reference: Any) -> streaming.Send:
+        """Send one activity to `reference`'s chat outside any turn; its resource response."""
+
+        async def send(activity: Activity) -> Any:
+            sent: dict[str, Any] = {}
+
+            async def callback(turn_context: TurnContext) -> None:
+                sent["response"] = await turn_context.send_activity(activity)
+
+            if self.send_later is None:
+                raise RuntimeError("no proactive sender configured")
+            await self.send_later(reference, callback)
+            return sent.get("response")
+
+        return send
 
     def _progress_line(self, conversation_id: str, text: str) -> str:
         """What the stream's informative line says: the parser names the metric and
@@ -331,6 +360,7 @@ class CommercyBot(TeamsActivityHandler):
         lang: str,
         stream: streaming.Stream | None = None,
         question: str = "",
+        chunks: asyncio.Task | None = None,
     ) -> None:
         try:
             reply = await work
@@ -344,6 +374,9 @@ class CommercyBot(TeamsActivityHandler):
                 cards.error_card(lang=lang, correlation_id=correlation_id),
             )
 
+        if chunks is not None:
+            await chunks
+
         async def send(turn_context: TurnContext) -> None:
             streaming.dress(turn_context, reply, stream)
             await self._send_reply(turn_context, reply, question)
@@ -351,7 +384,11 @@ class CommercyBot(TeamsActivityHandler):
         if self.send_later is not None:
             await self.send_later(reference, send)
 
-    def _answer(self, conversation_id: str, text: str) -> Reply:
+    def _answer(
+        self, conversation_id: str, text: str, words: streaming.Words | None = None
+    ) -> Reply:
+        """The reply to `text` (in a worker thread); a model's words, as it writes them,
+        go to `words` when the chat can show a stream."""
         previous = self.state.memory.last_query(conversation_id)
         context = AskContext(
             warehouse=self.warehouse,
@@ -364,7 +401,8 @@ class CommercyBot(TeamsActivityHandler):
             assistant=self.assistant,
             news_path=self.news_path,
         )
-        reply = answer(text, context)
+        with words_to(words) if words is not None else contextlib.nullcontext():
+            reply = answer(text, context)
         if reply.command == "alerts_on":
             self.state.conversations.set_alerts(conversation_id, True)
         elif reply.command == "alerts_off":

@@ -27,6 +27,9 @@ def chat_model(settings: Settings) -> Any:
         "temperature": 0,
         "timeout": settings.llm_timeout_seconds,
         "max_retries": 0,  # dialogs.llm.LLM retries 429 and 5xx itself, not time-outs
+        # A streamed answer's last chunk carries its token counts (stream_options), so
+        # streaming in a personal chat is metered like a plain call.
+        "stream_usage": True,
     }
     if settings.azure_openai_endpoint:
         from langchain_openai import AzureChatOpenAI

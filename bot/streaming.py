@@ -8,8 +8,11 @@ the final `message` carrying the answer. Teams allows it in 1:1 chats only, one 
 per chat, finished within 2 minutes; group chats and channels refuse it (the Agents
 Playground answers 405 or 400), so they keep the typing dot and a single reply.
 
-The model client gives no token stream yet (dialogs/llm.py calls `invoke`), so no
-chunks are sent: the informative line, then the final message.
+With a model configured, its words are chunks as they come: the answering thread
+passes each longer checked prefix of the draft to a `Words` feed (dialogs/llm.py
+`words_to`), and `pump` sends the latest of it at most every `CHUNK_SECONDS`, each
+chunk after the previous one was accepted. Offline answers have no words to stream:
+the informative line, then the final message.
 
 botbuilder 4.17's `Entity` serialises only `type`; `StreamInfo` declares the other
 fields so msrest keeps them on the wire.
@@ -17,6 +20,7 @@ fields so msrest keeps them on the wire.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -43,6 +47,10 @@ STREAM_AFTER_SECONDS = 1.0
 STREAM_LIFETIME_SECONDS = 110.0
 # Teams refuses an informative line over 1 KB.
 MAX_INFORMATIVE_BYTES = 1024
+# Microsoft asks for tokens buffered 1-2 s between chunks (throttling).
+CHUNK_SECONDS = 1.5
+
+Send = Callable[[Activity], Awaitable[Any]]
 
 
 class StreamInfo(Entity):
@@ -94,6 +102,8 @@ class Stream:
         self.stream_id = stream_id
         self._clock = clock
         self.started = clock()
+        self.sequence = 1  # the informative line was 1
+        self.chunks = 0
 
     @classmethod
     async def open(cls, turn_context: TurnContext, line: str) -> Stream | None:
@@ -120,6 +130,79 @@ class Stream:
 
     def final_entity(self) -> StreamInfo:
         return StreamInfo(stream_type="final", stream_id=self.stream_id)
+
+    async def chunk(self, send: Send, text: str) -> None:
+        """The words so far, as the stream's next chunk. The number is taken before the
+        send, so a chunk whose answer was lost is never numbered twice."""
+        self.sequence += 1
+        await send(
+            Activity(
+                type=ActivityTypes.typing,
+                text=text,
+                entities=[
+                    StreamInfo(
+                        stream_type="streaming",
+                        stream_id=self.stream_id,
+                        stream_sequence=self.sequence,
+                    )
+                ],
+            )
+        )
+        self.chunks += 1
+
+
+class Words:
+    """The model's words so far, handed from the answering thread to the event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.text = ""
+        self.changed = asyncio.Event()
+
+    def __call__(self, text: str) -> None:
+        """Called from the answering thread (dialogs/llm.py) with each longer draft."""
+        self._loop.call_soon_threadsafe(self._set, text)
+
+    def _set(self, text: str) -> None:
+        self.text = text
+        self.changed.set()
+
+
+class Sender:
+    """How chunks reach the chat: the turn's own context while the turn lasts, then a
+    proactive send once the answer outlives the reply budget (bot/handler.py swaps it)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+
+    async def __call__(self, activity: Activity) -> Any:
+        return await self.send(activity)
+
+
+async def pump(
+    stream: Stream, words: Words, send: Send, answered: asyncio.Future, *,
+    every: float = CHUNK_SECONDS,
+) -> None:  # fmt: skip
+    """Send the words as chunks until the answer is ready: the latest text, each chunk
+    after the previous one succeeded, then a pause of `every` seconds to gather more.
+    A refused chunk ends the chunks, not the answer: its final message still follows."""
+    sent = ""
+    while not answered.done() and not stream.expired:
+        changed = asyncio.ensure_future(words.changed.wait())
+        await asyncio.wait({changed, answered}, return_when=asyncio.FIRST_COMPLETED)
+        changed.cancel()
+        if answered.done() or stream.expired:
+            return
+        words.changed.clear()
+        if not words.text or words.text == sent:
+            continue
+        try:
+            await stream.chunk(send, words.text)
+        except Exception as error:
+            log.info("a stream chunk was refused (%s); the final message will follow", error)
+            return
+        sent = words.text
+        await asyncio.wait({answered}, timeout=every)
 
 
 def dress(turn_context: TurnContext, reply: Reply | None, stream: Stream | None = None) -> None:

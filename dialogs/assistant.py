@@ -40,7 +40,7 @@ from cards.assistant import (
 )
 from dialogs.context import NOTE_OFFLINE, AskContext, Reply, documents_reply
 from dialogs.examples import Example, ExampleLibrary
-from dialogs.llm import LLM, LLMError, metered
+from dialogs.llm import LLM, LLMError, checked_sentences, metered
 from dialogs.parser import Parsed, parse
 from dialogs.rag import answer_from_documents
 from dialogs.router import offline_answer
@@ -400,6 +400,16 @@ class Assistant:
         )
         numbered = "\n".join(f"[F{n}] {fact}" for n, fact in enumerate(facts, start=1))
         note = None
+
+        def keeps_to_sources(sentence: str) -> bool:
+            """A sentence that may be on screen while the rest is written: its numbers
+            are among the facts and it cites only passages that exist (the whole
+            narrative is checked the same way below)."""
+            cited = {int(n) for n in _PASSAGE.findall(sentence)}
+            return not unsupported_numbers(sentence, numbered, question) and cited <= set(
+                range(1, len(hits) + 1)
+            )
+
         try:
             narrative = self.llm.text(
                 [
@@ -414,9 +424,10 @@ class Assistant:
                     ),
                 ],
                 purpose="reasoning",
+                shown=lambda draft: checked_sentences(draft, keeps_to_sources),
             )
             bad = unsupported_numbers(narrative, numbered, question)
-            cited = {int(n) for n in re.findall(r"\[(\d{1,2})\]", narrative)}
+            cited = {int(n) for n in _PASSAGE.findall(narrative)}
             if bad or not narrative or not cited <= set(range(1, len(hits) + 1)):
                 log.warning(
                     "reasoning narrative rejected: numbers %s, citations %s",

@@ -46,7 +46,10 @@ class GroundedWriter:
         self.llm = llm
 
     def __call__(self, question: str, hits: Sequence[Hit], lang: str) -> Grounded | None:
-        from dialogs.llm import LLMError
+        from dialogs.llm import LLMError, checked_sentences
+
+        def cites_what_exists(sentence: str) -> bool:
+            return {int(n) for n in _CITATION.findall(sentence)} <= set(range(1, len(hits) + 1))
 
         passages = "\n\n".join(
             f"[{n}] ({hit.file}, p.{hit.page}, {hit.section})\n{hit.text}"
@@ -59,6 +62,7 @@ class GroundedWriter:
                     ("human", f"Passages:\n{passages}\n\nQuestion: {question}"),
                 ],
                 purpose="grounded",
+                shown=lambda draft: checked_sentences(draft, cites_what_exists),
             )
         except LLMError as exc:  # down, slow, refused: the extractive answer stands
             log.warning("the grounded answer failed (%s); answering extractively", exc)

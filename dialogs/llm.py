@@ -15,7 +15,12 @@ people using it:
 - a budget per answer: no call starts once `budget_seconds` of the answer have passed;
 - privacy: text is redacted before it leaves (e-mail addresses, Teams mentions and ids,
   phone numbers); nothing about the person asking is ever put in a prompt;
-- token use, summed per answer (`metered`) and logged with the answer.
+- token use, summed per answer (`metered`) and logged with the answer;
+- words as they come: inside `words_to(sink)` (the bot opens it for a personal chat
+  that can show a stream), `text(..., shown=...)` asks the model for a token stream
+  and hands `sink` each longer prefix that `shown` lets through, e.g. only the whole
+  sentences whose numbers are among the facts (`checked_sentences`), so a draft the
+  dialog will reject is never on screen. Outside it the call is one plain request.
 
 Every failure (time-out, refused, invalid JSON, output that breaks the schema) becomes
 `LLMError`; callers fall back, they never show it.
@@ -29,7 +34,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -70,6 +75,8 @@ class Usage:
 
 
 _USAGE: ContextVar[Usage | None] = ContextVar("commercy_llm_usage", default=None)
+# Where the words of a model answer go while it is written; None: nobody is watching.
+_WORDS: ContextVar[Callable[[str], None] | None] = ContextVar("commercy_llm_words", default=None)
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
@@ -127,9 +134,19 @@ class LLM:
         self._count(out.get("raw"))
         return out["parsed"]
 
-    def text(self, messages: Sequence[tuple[str, str]], *, purpose: str) -> str:
-        """The model's answer as plain text, or LLMError."""
-        message = self._call(self.model, messages, purpose)
+    def text(
+        self,
+        messages: Sequence[tuple[str, str]],
+        *,
+        purpose: str,
+        shown: Callable[[str], str] | None = None,
+    ) -> str:
+        """The model's answer as plain text, or LLMError. With `shown` and someone
+        watching (`words_to`), the answer is streamed and `shown(draft so far)` is
+        passed on as it grows; the return value is the same whole text either way."""
+        sink = _WORDS.get() if shown is not None else None
+        runnable = self.model if sink is None else _Streamed(self.model, shown, sink)
+        message = self._call(runnable, messages, purpose)
         self._count(message)
         return str(message.content or "").strip()
 
@@ -212,6 +229,62 @@ def _unreachable(exc: Exception) -> bool:
     names = {cls.__name__ for cls in type(exc).__mro__}
     return bool(names & {"APITimeoutError", "APIConnectionError", "TimeoutException",
                          "ConnectError", "TimeoutError"})  # fmt: skip
+
+
+class _Streamed:
+    """The chat model asked for a token stream: the chunks add up to the same message
+    `invoke` would return, and each longer shown prefix of the draft goes to `sink`."""
+
+    def __init__(self, model: Any, shown: Callable[[str], str], sink: Callable[[str], None]):
+        self.model, self.shown, self.sink = model, shown, sink
+        self.passed = ""
+
+    def invoke(self, messages: Any) -> Any:
+        message, draft = None, ""
+        for chunk in self.model.stream(messages):
+            message = chunk if message is None else message + chunk
+            draft += chunk.content if isinstance(chunk.content, str) else ""
+            self._pass(self.shown(draft))
+        if message is None:
+            raise LLMError("the model's stream ended without a message")
+        return message
+
+    def _pass(self, visible: str) -> None:
+        # Only growth is shown: a retried stream starts over and must not flicker back.
+        if len(visible) <= len(self.passed) or not visible.startswith(self.passed):
+            return
+        self.passed = visible
+        try:
+            self.sink(visible)
+        except Exception:  # the watcher is gone (the chat moved on): the answer still counts
+            log.warning("the words of a streamed answer could not be passed on", exc_info=True)
+            self.sink = lambda _text: None
+
+
+_SENTENCE_END = re.compile(r"(?:[.!?。]|\n)(?=\s)")
+
+
+def checked_sentences(draft: str, ok: Callable[[str], bool]) -> str:
+    """The whole sentences at the start of `draft` up to the first one `ok` refuses: what
+    may be shown of an answer still being written (a sentence is whole once the next
+    begins, so "3." of "3.5" never counts as an end)."""
+    shown, start = "", 0
+    for end in _SENTENCE_END.finditer(draft):
+        sentence = draft[start : end.end()]
+        if not ok(sentence):
+            break
+        shown, start = draft[: end.end()], end.end()
+    return shown.strip()
+
+
+@contextlib.contextmanager
+def words_to(sink: Callable[[str], None]) -> Iterator[None]:
+    """Stream the model answers written inside the block (this thread or task) to `sink`."""
+    token = _WORDS.set(sink)
+    try:
+        yield
+    finally:
+        _WORDS.reset(token)
 
 
 @contextlib.contextmanager

@@ -127,8 +127,10 @@ async def chat_page(p: Any, playground: Playground, *, height: int) -> AsyncIter
 
 
 @asynccontextmanager
-async def playground_with_bot(four_weeks, tmp_path) -> AsyncIterator[Playground]:
-    settings = Settings(COMMERCY_TIMEZONE="Asia/Seoul", MicrosoftAppId="")
+async def playground_with_bot(four_weeks, tmp_path, **setting: Any) -> AsyncIterator[Playground]:
+    """The bot on its embedded defaults (plus `setting`, e.g. a chat model) and a real
+    Playground in front of it."""
+    settings = Settings(COMMERCY_TIMEZONE="Asia/Seoul", MicrosoftAppId="", **setting)
     async with running_bot(
         settings, four_weeks, today=TODAY, state_path=str(tmp_path / "state.sqlite3")
     ) as (base, _, app):

@@ -25,6 +25,7 @@ from dialogs.context import Reply
 from dialogs.followups import progress_line, suggested_questions
 from dialogs.parser import parse
 from kpi.metrics.query import MetricQuery
+from tests.doubles.openai_server import OpenAICompatibleServer, purpose
 from tests.test_bot import YESTERDAY
 from tests.test_playground import (
     ARTIFACTS,
@@ -278,3 +279,121 @@ def test_in_the_playground_page_a_suggested_action_click_gets_a_streamed_answer(
             assert any(expected in json.dumps(m, ensure_ascii=False) for m in finals)
 
     asyncio.run(scenario())
+
+
+@needs_playground
+@pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
+                    reason="needs Debian chromium")  # fmt: skip
+def test_with_a_model_the_words_stream_as_they_come_and_the_final_answer_wears_the_ai_badge(
+    four_weeks, tmp_path, monkeypatch
+):
+    """A why question in the personal chat, a scripted model writing one word every 0.2 s
+    over real HTTP (server-sent events): the progress line, then chunks of whole sentences
+    that grow, then the card as the final message, labelled "AI generated"."""
+    from playwright.async_api import async_playwright
+
+    import bot.llm
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(bot.llm, "_SHARED", {})
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    question = "지난주 매출 왜 떨어졌어?"
+    narrative = ("지난주 매출 변화는 [F1]에 정리돼 있어요. 방문은 그대로인데 구매가 줄었는지 "
+                 "먼저 보세요 [F2]. 채널별로 나눠 보면 원인이 더 분명해져요. "
+                 "플레이북의 점검 순서를 따르세요.")  # fmt: skip
+    plan = json.dumps({"parts": [{"kind": "reasoning", "question": question}]})
+
+    with OpenAICompatibleServer() as model:
+        model.stream_pace = 0.2
+        model.responder = lambda body: {"route": plan, "reasoning": narrative}.get(
+            purpose(body), "NOT_COVERED"
+        )
+
+        async def scenario():
+            async with (
+                playground_with_bot(four_weeks, tmp_path, COMMERCY_CHAT_MODEL="gpt-test",
+                                    COMMERCY_OPENAI_BASE_URL=model.base_url) as playground,
+                async_playwright() as p,
+                chat_page(p, playground, height=1400) as (page, box),
+            ):  # fmt: skip
+                await box.fill(question)
+                await box.press("Enter")
+                await page.get_by_text("방문은 그대로인데").first.wait_for(timeout=30_000)
+                await page.screenshot(path=str(ARTIFACTS / "playground-stream-words.png"),
+                                      full_page=True)  # fmt: skip
+                await page.get_by_text("AI generated").first.wait_for(timeout=30_000)
+                await page.screenshot(path=str(ARTIFACTS / "playground-ai-badge.png"),
+                                      full_page=True)  # fmt: skip
+                chat = playground.config["personalChat"]["id"]
+                [informative] = [m for m in _created(playground, chat) if m.get("streamEntity")]
+                *chunks, final = _updated(playground, chat)
+                return informative, chunks, final
+
+        informative, chunks, final = asyncio.run(scenario())
+    stream_id = informative["messageId"]
+    assert "매출 변화를 분석하고 있어요" in informative["text"]
+    assert len(chunks) >= 2  # 0.2 s a word, a chunk every 1.5 s at most
+    assert [c["streamEntity"]["streamSequence"] for c in chunks] == list(
+        range(2, 2 + len(chunks))
+    )
+    assert all(c["streamEntity"] == {"type": "streaminfo", "streamType": "streaming",
+                                     "streamId": stream_id,
+                                     "streamSequence": c["streamEntity"]["streamSequence"]}
+               for c in chunks)  # fmt: skip
+    texts = [c["text"] for c in chunks]
+    # Each chunk is the words so far, whole sentences only, each one longer than the last.
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(texts, texts[1:], strict=False))
+    assert all(t.endswith(".") and narrative.startswith(t) for t in texts)
+    assert final["streamEntity"] == {"type": "streaminfo", "streamType": "final",
+                                     "streamId": stream_id}  # fmt: skip
+    assert "AIGeneratedContent" in final["aiEntity"]["additionalType"]
+    assert "플레이북의 점검 순서를 따르세요" in json.dumps(final["attachments"], ensure_ascii=False)
+
+
+@needs_playground
+def test_words_that_outlive_the_reply_budget_keep_streaming_outside_the_turn(
+    four_weeks, tmp_path, monkeypatch
+):
+    """Teams retries a turn that is not answered within 15 s, so the turn ends at the
+    reply budget; the chunks that follow, and the final message, are sent proactively
+    on the same stream."""
+    import bot.llm
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(bot.llm, "_SHARED", {})
+    question = "Why did revenue drop last week?"
+    narrative = ("Revenue moved as [F1] shows. Check whether buying fell while visits held "
+                 "[F2]. Split it by channel next. Then follow the playbook.")  # fmt: skip
+    plan = json.dumps({"parts": [{"kind": "reasoning", "question": question}]})
+
+    with OpenAICompatibleServer() as model:
+        model.stream_pace = 0.25
+        model.responder = lambda body: {"route": plan, "reasoning": narrative}.get(
+            purpose(body), "NOT_COVERED"
+        )
+
+        async def scenario():
+            async with playground_with_bot(
+                four_weeks, tmp_path, COMMERCY_CHAT_MODEL="gpt-test",
+                COMMERCY_OPENAI_BASE_URL=model.base_url,
+            ) as playground:  # fmt: skip
+                handler = playground.app[BOT]
+                handler.stream_after_seconds, handler.reply_budget_seconds = 0, 1.0
+                chat = playground.config["personalChat"]["id"]
+                await playground.say(chat, question)
+                await _wait(lambda: any(
+                    (m.get("streamEntity") or {}).get("streamType") == "final"
+                    for m in _updated(playground, chat)))  # fmt: skip
+                return _created(playground, chat), _updated(playground, chat)
+
+        created, updated = asyncio.run(scenario())
+    [informative] = [m for m in created if m.get("streamEntity")]
+    *chunks, final = updated
+    # No "still working on it" note: the open stream already says so.
+    assert [m for m in created if not m.get("streamEntity") and not m.get("attachments")] == []
+    assert len(chunks) >= 2
+    assert [c["streamEntity"]["streamSequence"] for c in chunks] == list(
+        range(2, 2 + len(chunks))
+    )
+    assert final["streamEntity"]["streamId"] == informative["messageId"]
+    assert "Then follow the playbook." in json.dumps(final["attachments"])

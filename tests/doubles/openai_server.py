@@ -7,13 +7,18 @@ chat replies are scripted by the test: `chat_replies` in order, or a `responder`
 picks one from the request (the LLM path's prompts say what each call is for). A reply
 is a text to answer, an HTTP status to fail with, or `Slow(seconds, reply)`. Requests are
 recorded; `fail_next` makes the next requests answer 503, as an overloaded endpoint does.
+A request with `"stream": true` is answered as OpenAI streams: server-sent events, one
+`chat.completion.chunk` per word (`stream_pace` seconds apart), the usage in a last chunk
+when `stream_options.include_usage` asks for it, then `[DONE]`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +78,7 @@ class OpenAICompatibleServer:
         self.fail_next = 0
         self.chat_replies: list[Reply] = []
         self.responder: Callable[[dict], Reply] | None = None
+        self.stream_pace = 0.0  # seconds between the words of a streamed answer
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._started = threading.Event()
@@ -115,6 +121,8 @@ class OpenAICompatibleServer:
             reply = reply.reply
         if isinstance(reply, int):
             return web.json_response({"error": {"message": "scripted failure"}}, status=reply)
+        if body.get("stream"):
+            return await self._stream(request, body, reply)
         return web.json_response({
             "id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": 0,
             "model": body.get("model", ""),
@@ -122,6 +130,28 @@ class OpenAICompatibleServer:
                          "message": {"role": "assistant", "content": reply}}],
             "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
         })  # fmt: skip
+
+    async def _stream(self, request: web.Request, body: dict, reply: str) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        head = {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion.chunk",
+                "created": 0, "model": body.get("model", "")}  # fmt: skip
+
+        async def event(data: dict | str) -> None:
+            text = data if isinstance(data, str) else json.dumps({**head, **data})
+            await response.write(f"data: {text}\n\n".encode())
+
+        await event({"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]})
+        for word in re.findall(r"\s*\S+", reply):
+            await asyncio.sleep(self.stream_pace)
+            await event({"choices": [{"index": 0, "delta": {"content": word}}]})
+        await event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await event({"choices": [], "usage": {"prompt_tokens": 100, "completion_tokens": 20,
+                                                  "total_tokens": 120}})  # fmt: skip
+        await event("[DONE]")
+        await response.write_eof()
+        return response
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
