@@ -324,9 +324,7 @@ class CommercyBot(TeamsActivityHandler):
             await turn_context.send_activity(MessageFactory.text(ACKNOWLEDGE[lang]))
         reference = TurnContext.get_conversation_reference(turn_context.activity)
         sender.send = self._proactive_send(reference)  # the turn is over; chunks go on
-        task = asyncio.create_task(
-            self._finish_later(reference, work, lang, stream, text, chunks)
-        )
+        task = asyncio.create_task(self._finish_later(reference, work, lang, stream, text, chunks))
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 

@@ -298,7 +298,8 @@ def test_a_watched_narrative_streams_its_checked_sentences_and_ends_as_the_same_
     facts = computed_facts(AskContext(four_weeks, "Asia/Seoul", TODAY), "revenue",
                            resolve_period("last week", TODAY), "en")  # fmt: skip
     revenue_fact = re.search(r"\$[\d,.]+", facts[0]).group()
-    narrative = f"Revenue last week was {revenue_fact} [F1]. It came mostly from returning buyers [F2]. Keep the offers."  # noqa: E501
+    narrative = (f"Revenue last week was {revenue_fact} [F1]. "
+                 "It came mostly from returning buyers [F2]. Keep the offers.")  # fmt: skip
     server.responder = why_script(narrative)
     seen: list[str] = []
     with words_to(seen.append), caplog.at_level(logging.INFO, logger="dialogs.assistant"):
@@ -313,9 +314,7 @@ def test_a_watched_narrative_streams_its_checked_sentences_and_ends_as_the_same_
     assert "(route, reasoning), 200 prompt + 40 completion tokens" in caplog.text
 
 
-def test_a_streamed_sentence_with_a_number_not_among_the_facts_is_never_shown(
-    server, four_weeks
-):
+def test_a_streamed_sentence_with_a_number_not_among_the_facts_is_never_shown(server, four_weeks):
     server.responder = why_script("Revenue was steady [F1]. It fell 37% on Tuesday [F1]. "
                                   "Then it recovered [F1]. Done.")  # fmt: skip
     seen: list[str] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import os
 import time
@@ -333,16 +334,14 @@ def test_with_a_model_the_words_stream_as_they_come_and_the_final_answer_wears_t
     stream_id = informative["messageId"]
     assert "매출 변화를 분석하고 있어요" in informative["text"]
     assert len(chunks) >= 2  # 0.2 s a word, a chunk every 1.5 s at most
-    assert [c["streamEntity"]["streamSequence"] for c in chunks] == list(
-        range(2, 2 + len(chunks))
-    )
+    assert [c["streamEntity"]["streamSequence"] for c in chunks] == list(range(2, 2 + len(chunks)))
     assert all(c["streamEntity"] == {"type": "streaminfo", "streamType": "streaming",
                                      "streamId": stream_id,
                                      "streamSequence": c["streamEntity"]["streamSequence"]}
                for c in chunks)  # fmt: skip
     texts = [c["text"] for c in chunks]
     # Each chunk is the words so far, whole sentences only, each one longer than the last.
-    assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(texts, texts[1:], strict=False))
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in itertools.pairwise(texts))
     assert all(t.endswith(".") and narrative.startswith(t) for t in texts)
     assert final["streamEntity"] == {"type": "streaminfo", "streamType": "final",
                                      "streamId": stream_id}  # fmt: skip
@@ -392,8 +391,6 @@ def test_words_that_outlive_the_reply_budget_keep_streaming_outside_the_turn(
     # No "still working on it" note: the open stream already says so.
     assert [m for m in created if not m.get("streamEntity") and not m.get("attachments")] == []
     assert len(chunks) >= 2
-    assert [c["streamEntity"]["streamSequence"] for c in chunks] == list(
-        range(2, 2 + len(chunks))
-    )
+    assert [c["streamEntity"]["streamSequence"] for c in chunks] == list(range(2, 2 + len(chunks)))
     assert final["streamEntity"]["streamId"] == informative["messageId"]
     assert "Then follow the playbook." in json.dumps(final["attachments"])
