@@ -14,6 +14,20 @@ For every answer it splits the wall time into:
 Also the SQL guard alone. Medians over several runs.
 
     .venv/bin/python bench/bench_llm.py [--runs 5] [--database data/commercy.duckdb]
+
+`--blind` instead runs the blind question sets (tests/data/blind: metrics_*, real_calendar_*,
+why_*; written by people who had read the contract, not the code) through `answer()` twice,
+offline and with the model, and prints per set: accuracy each way, the share of answers
+that made no model call, model calls and tokens per answer, and the median and p95 time.
+The model is whatever the settings name (COMMERCY_CHAT_MODEL with COMMERCY_OPENAI_BASE_URL,
+or AZURE_OPENAI_*: a local llama.cpp / Ollama / vLLM, or Azure OpenAI). With none set it
+is the scripted server playing a model that is wrong in every way a weak one is: it splits
+every message into sql+rag+reasoning, answers in a ``` fence, leaves fields out, reads
+every period as the last 7 days and every metric as revenue, and invents a number in every
+narrative; its accuracy is the floor the parser-first rules keep, its tokens are the
+server's fixed count (the prompt size is printed in characters instead).
+
+    .venv/bin/python bench/bench_llm.py --blind [--sets metrics_4,why_2] [--limit 20]
 """
 
 from __future__ import annotations
@@ -39,6 +53,7 @@ from dialogs.context import AskContext  # noqa: E402
 from dialogs.router import answer  # noqa: E402
 from kpi.storage.sql_guard import guard_select  # noqa: E402
 from kpi.storage.warehouse import open_warehouse  # noqa: E402
+from tests.cases import load, mismatch  # noqa: E402
 from tests.doubles.openai_server import OpenAICompatibleServer, purpose  # noqa: E402
 
 TARGET_MS = 50
@@ -104,11 +119,135 @@ class WarehouseClock:
         self.seconds += time.perf_counter() - self._started.pop()
 
 
+BLIND = ROOT / "tests" / "data" / "blind"
+
+
+def weak_model(body: dict) -> str:
+    """Every mistake of a weak model at once, for each kind of call."""
+    question = body["messages"][-1]["content"]
+    kind = purpose(body)
+    if kind == "route":
+        parts = [{"kind": k, "question": question} for k in ("sql", "rag", "reasoning")]
+        return (
+            "Here you go:\n```json\n" + json.dumps({"parts": parts}, ensure_ascii=False) + "\n```"
+        )
+    if kind == "query":
+        return json.dumps({"in_catalog": True, "metrics": ["revenue"], "period": "최근 7일"})
+    if kind == "reasoning":
+        return "Revenue fell 37% because of the weather [F1]."
+    if kind == "sql":
+        return "SELECT 1 AS x"
+    return "NOT_COVERED"
+
+
+def blind_cases(names: list[str] | None) -> list[tuple[str, dict]]:
+    paths = sorted(p for p in BLIND.glob("*.jsonl")
+                   if p.stem.startswith(("metrics_", "real_calendar_", "why_")))  # fmt: skip
+    if names:
+        paths = [p for p in paths if p.stem in names]
+    return [(p.stem, case) for p in paths for case in load(p)]
+
+
+def score(case: dict, reply) -> str | None:
+    """Why `reply` is wrong for `case`: a why case by its computed facts (bench_why), any
+    other by its route and query (tests/cases, as bench_parser scores the parser)."""
+    from bench.bench_why import mismatch as why_mismatch
+
+    if "kind" in case:
+        return why_mismatch(case, reply.to_dict())
+    return mismatch(case, type("Read", (), {"route": reply.route, "query": reply.query})())
+
+
+def blind(args: argparse.Namespace) -> None:
+    import logging
+    from collections import defaultdict
+
+    from dialogs.parser import parse
+    from kpi.metrics.query import MetricQuery
+
+    logging.disable(logging.WARNING)  # each disagreement is logged; the table says it all
+    settings = Settings()
+    scripted = not settings.chat_model
+    warehouse = open_warehouse(f"duckdb:///{Path(args.database).resolve()}", memory_limit="256MB")
+    cases = blind_cases(args.sets.split(",") if args.sets else None)
+    if args.limit:
+        cases = [c for i, c in enumerate(cases) if i % max(len(cases) // args.limit, 1) == 0]
+    with OpenAICompatibleServer() as server:
+        if scripted:
+            server.responder = weak_model
+            settings = Settings(COMMERCY_OPENAI_BASE_URL=server.base_url,
+                                COMMERCY_CHAT_MODEL="weak", COMMERCY_LLM_MAX_RETRIES=0)  # fmt: skip
+        model = assistant(settings)
+        rows: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        misses: list[str] = []
+        print(f"model: {'the scripted weak model' if scripted else settings.chat_model}; "
+              f"{len(cases)} blind questions", flush=True)  # fmt: skip
+        for n, (batch, case) in enumerate(cases, start=1):
+            as_of = dt.date.fromisoformat(case.get("as_of", AS_OF.isoformat()))
+            previous = MetricQuery.from_dict(case["previous"]) if case.get("previous") else None
+            results = {}
+            for mode, helper in (("offline", None), ("model", model)):
+                ctx = AskContext(warehouse, "Asia/Seoul", as_of, previous=previous,
+                                 assistant=helper)  # fmt: skip
+                sent = len(server.requests)
+                with llm_module.metered() as usage:
+                    started = time.perf_counter()
+                    reply = answer(case["q"], ctx)
+                    seconds = time.perf_counter() - started
+                chars = sum(len(m["content"]) for r in server.requests[sent:]
+                            for m in r.get("messages", []))  # fmt: skip
+                wrong = score(case, reply)
+                results[mode] = wrong
+                for key in (batch, "all"):
+                    rows[key][f"{mode} right"].append(wrong is None)
+                    rows[key][f"{mode} s"].append(seconds)
+                    if mode == "model":
+                        rows[key]["calls"].append(usage.calls)
+                        rows[key]["tokens"].append(usage.prompt_tokens + usage.completion_tokens)
+                        rows[key]["chars"].append(chars)
+            if results["model"] and not results["offline"]:
+                placed = parse(case["q"], as_of=as_of, previous=previous).confident
+                misses.append(f"  [{batch}] {case['q']!r} (placed: {placed}): {results['model']}")
+            if n % 50 == 0:
+                print(f"  {n}/{len(cases)}", flush=True)
+
+    def pct(values: list) -> str:
+        return f"{100 * sum(values) / max(len(values), 1):5.1f} %"
+
+    def p95(values: list) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
+
+    print(f"{'set':<18} {'n':>4} {'offline':>8} {'model':>8} {'no call':>8} {'calls':>6} "
+          f"{'tokens':>7} {'prompt ch':>9} {'offline p50/p95 ms':>19} "
+          f"{'model p50/p95 ms':>17}")  # fmt: skip
+    for key in [*sorted(k for k in rows if k != "all"), "all"]:
+        r = rows[key]
+        n = len(r["calls"])
+        print(f"{key:<18} {n:>4} {pct(r['offline right']):>8} {pct(r['model right']):>8} "
+              f"{pct([c == 0 for c in r['calls']]):>8} {sum(r['calls']) / n:6.2f} "
+              f"{sum(r['tokens']) / n:7.0f} {sum(r['chars']) / n:9.0f} "
+              f"{statistics.median(r['offline s']) * 1000:9.0f}/"
+              f"{p95(r['offline s']) * 1000:<9.0f}{statistics.median(r['model s']) * 1000:8.0f}/"
+              f"{p95(r['model s']) * 1000:<8.0f}")  # fmt: skip
+    if misses:
+        print(f"right offline, wrong with the model ({len(misses)}):")
+        print("\n".join(misses))
+    print(f"measured {dt.datetime.now():%Y-%m-%d %H:%M} on {os.cpu_count()} cores")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--database", default="data/commercy.duckdb")
+    parser.add_argument("--blind", action="store_true",
+                        help="the blind question sets, offline and with the model")  # fmt: skip
+    parser.add_argument("--sets", help="with --blind: only these sets, e.g. metrics_4,why_2")
+    parser.add_argument("--limit", type=int, help="with --blind: about this many questions")
     args = parser.parse_args()
+    if args.blind:
+        blind(args)
+        return
 
     warehouse = open_warehouse(f"duckdb:///{Path(args.database).resolve()}", memory_limit="256MB")
     clock = WarehouseClock(warehouse)

@@ -29,17 +29,20 @@ Every failure (time-out, refused, invalid JSON, output that breaks the schema) b
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import random
 import re
 import threading
 import time
+import typing
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,8 @@ class Usage:
     seconds: float = 0.0
     purposes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    # Names the answer in every log line about it (the parser's disagreements, the cost).
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def summary(self) -> str:
         return (
@@ -124,15 +129,20 @@ class LLM:
     # -- the two kinds of call ---------------------------------------------------------
     def structured(self, schema: type[M], messages: Sequence[tuple[str, str]], *,
                    purpose: str) -> M:  # fmt: skip
-        """The model's answer as `schema` (JSON schema output), or LLMError."""
-        runnable = self.model.with_structured_output(schema, method="json_schema",
-                                                     include_raw=True)  # fmt: skip
-        out = self._call(runnable, messages, purpose)
-        if out.get("parsing_error") is not None or out.get("parsed") is None:
+        """The model's answer as `schema` (JSON schema output), or LLMError. A weak or
+        local model's near miss is read as meant: JSON in a ``` fence or among words, an
+        optional field left out; anything else that breaks the schema is an LLMError."""
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+        }
+        message = self._call(self.model.bind(response_format=response_format), messages, purpose)
+        self._count(message)
+        try:
+            return read_json_as(schema, str(message.content or ""))
+        except (ValueError, ValidationError) as exc:
             self._failed(purpose, "output did not match the schema")
-            raise LLMError(f"{purpose}: the output did not match the schema")
-        self._count(out.get("raw"))
-        return out["parsed"]
+            raise LLMError(f"{purpose}: the output did not match the schema") from exc
 
     def text(
         self,
@@ -231,6 +241,31 @@ def _unreachable(exc: Exception) -> bool:
                          "ConnectError", "TimeoutError"})  # fmt: skip
 
 
+_FENCED = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def read_json_as(schema: type[M], content: str) -> M:
+    """`content` as `schema`: the JSON object in it (inside a ``` fence, or the outermost
+    braces among other words), with each left-out field that may be empty set empty
+    (None, or [] for a list). ValueError or ValidationError when there is none to read."""
+    fenced = _FENCED.search(content)
+    text = fenced.group(1) if fenced else content
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("no JSON object in the output")
+    data = json.loads(text[start : end + 1])
+    if not isinstance(data, dict):
+        raise ValueError("the output is not a JSON object")
+    for name, spec in schema.model_fields.items():
+        if name in data or not spec.is_required():
+            continue
+        if type(None) in typing.get_args(spec.annotation):
+            data[name] = None
+        elif typing.get_origin(spec.annotation) is list:
+            data[name] = []
+    return schema.model_validate(data)
+
+
 class _Streamed:
     """The chat model asked for a token stream: the chunks add up to the same message
     `invoke` would return, and each longer shown prefix of the draft goes to `sink`."""
@@ -289,10 +324,25 @@ def words_to(sink: Callable[[str], None]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def metered() -> Iterator[Usage]:
-    """Sum the LLM calls made inside the block (in this thread or task) into one Usage."""
-    usage = Usage()
+    """Sum the LLM calls made inside the block (in this thread or task) into one Usage;
+    inside an outer block (a bench counting whole answers) they count there too."""
+    outer = _USAGE.get()
+    usage = Usage(answer_id=outer.answer_id) if outer is not None else Usage()
     token = _USAGE.set(usage)
     try:
         yield usage
     finally:
         _USAGE.reset(token)
+        if outer is not None:
+            outer.calls += usage.calls
+            outer.failures += usage.failures
+            outer.prompt_tokens += usage.prompt_tokens
+            outer.completion_tokens += usage.completion_tokens
+            outer.seconds += usage.seconds
+            outer.purposes += usage.purposes
+
+
+def answer_id() -> str:
+    """The id of the answer being metered, for a log line about it ("-" outside one)."""
+    usage = _USAGE.get()
+    return usage.answer_id if usage is not None else "-"

@@ -74,6 +74,17 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Heard:
+    """What the message itself names, read before any route or follow-up logic: the
+    ground truth a model's draft of the same message is checked against."""
+
+    period: Period | None = None  # a period named in words ("지난주"), not a default
+    metrics: tuple[str, ...] = ()
+    dimensions: tuple[str, ...] = ()
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (dimension, values)
+
+
+@dataclass(frozen=True)
 class Parsed:
     """What a message asks for. `query` is set for "sql" (and for "reasoning" when the
     message names a metric); `prompt` and `choices` for "clarify" and "unknown" (and the
@@ -94,6 +105,33 @@ class Parsed:
     # (word as typed, metric it was read as) for a word with a second meaning; `choices`
     # then holds the question with the other meaning, as a button under the answer.
     read_as: tuple[tuple[str, str], ...] = ()
+    # Content words nothing in the grammar explains (a why question's cue words aside).
+    unknown_words: tuple[str, ...] = ()
+    heard: Heard = Heard()
+    # Why a "clarify" asks: "reference" (nothing said before to point at), "period" (one
+    # it cannot use), "product" (a catalog limit), "ambiguous" (a word with two meanings)
+    # or "metric" (none named).
+    because: str | None = None
+
+    @property
+    def confident(self) -> bool:
+        """The parser placed the message with nothing left over, so its answer is the
+        answer and a model has nothing to add: a command, help, a news question; a
+        complete metric query or a why question with its metric and period, every word
+        read; a documents question that asks for no number. A clarification, an unknown
+        word or a documents question that also names a metric (two questions in one) is
+        not; those are what a model is for. Nor is a clarification about a word's meaning
+        or a missing metric; one about an earlier question that does not exist, a period
+        it cannot use or a catalog limit is the parser's to ask."""
+        if self.route in ("help", "greeting", "command", "news"):
+            return True
+        if self.route == "clarify":  # a fact makes it ask; no model knows better
+            return self.because in ("reference", "period", "product")
+        if self.route == "rag":
+            return not self.heard.metrics
+        if self.route in ("sql", "reasoning"):
+            return self.query is not None and not [w for w in self.unknown_words if not _idle(w)]
+        return False
 
 
 # --- Normalising ---------------------------------------------------------------------
@@ -1061,7 +1099,7 @@ def _clarify_metric(reading: _Reading) -> Parsed:
     prompt = _say(reading.lang, "어떤 지표를 볼까요?", "Which metric would you like to see?")
     popular = _product_metrics(list(_POPULAR), reading.dimensions + list(reading.filters))
     choices = _metric_choices(reading, list(dict.fromkeys(popular)))
-    return Parsed("clarify", reading.lang, prompt=prompt, choices=choices)
+    return Parsed("clarify", reading.lang, prompt=prompt, choices=choices, because="metric")
 
 
 # Words pointing back at something said before ("the thing we talked about", "그 캠페인",
@@ -1082,7 +1120,7 @@ def _clarify_reference(reading: _Reading) -> Parsed:
         "would you like? ",
     )
     return Parsed("clarify", reading.lang, prompt=prompt + _can_answer(reading.lang),
-                  choices=_example_choices(reading.lang))  # fmt: skip
+                  choices=_example_choices(reading.lang), because="reference")  # fmt: skip
 
 
 def _clarify_ambiguous(reading: _Reading) -> Parsed:
@@ -1095,7 +1133,13 @@ def _clarify_ambiguous(reading: _Reading) -> Parsed:
         f"'{word}'은(는) {' 또는 '.join(labels)} 중 무엇을 말씀하시나요?",
         f"By '{word}', do you mean {' or '.join(label.lower() for label in labels)}?",
     )
-    return Parsed("clarify", reading.lang, prompt=prompt, choices=_metric_choices(reading, options))
+    return Parsed(
+        "clarify",
+        reading.lang,
+        prompt=prompt,
+        choices=_metric_choices(reading, options),
+        because="ambiguous",
+    )
 
 
 # PeriodError messages (English, from kpi.metrics.periods) -> a short reason in Korean.
@@ -1123,7 +1167,7 @@ def _clarify_period(reading: _Reading) -> Parsed:
     choices = tuple(
         Choice(words, _question(reading, metric, words)) for words in _PERIOD_CHOICES[reading.lang]
     )
-    return Parsed("clarify", reading.lang, prompt=prompt, choices=choices)
+    return Parsed("clarify", reading.lang, prompt=prompt, choices=choices, because="period")
 
 
 def _clarify_product(reading: _Reading) -> Parsed:
@@ -1136,7 +1180,7 @@ def _clarify_product(reading: _Reading) -> Parsed:
         _metric_choices(reading, ["product_revenue"])[0],
         *_example_choices(reading.lang)[:2],
     )
-    return Parsed("clarify", reading.lang, prompt=prompt, choices=choices)
+    return Parsed("clarify", reading.lang, prompt=prompt, choices=choices, because="product")
 
 
 def _can_answer(lang: Lang) -> str:
@@ -1589,7 +1633,39 @@ def parse(text: str, *, as_of: dt.date, previous: MetricQuery | None = None) -> 
         parsed = _route(reading, as_of, previous)
     except ValueError:  # CatalogError, PeriodError: a combination the metric layer refuses
         parsed = _unknown(reading)
-    return replace(parsed, corrections=tuple(fixes)) if fixes else parsed
+    unknown = _unexplained(reading) if parsed.route == "reasoning" else reading.unknown_words
+    heard = Heard(
+        period=reading.period if reading.period_error is None else None,
+        metrics=tuple(reading.metrics),
+        dimensions=tuple(reading.dimensions),
+        filters=tuple((d, tuple(v)) for d, v in reading.filters.items()),
+    )
+    return replace(parsed, corrections=tuple(fixes), unknown_words=tuple(unknown), heard=heard)
+
+
+# Words that ask or name a direction but never change a query: a request ("pls", "ㄱㄱ",
+# "정리 부탁"), a verb of bringing ("pull", "drove"), a move ("drop", "spike", "바닥");
+# an unknown word among them leaves the parser's reading whole (Parsed.confident).
+_IDLE_WORDS = frozenset(unicodedata.normalize("NFKC", w) for w in (
+    "pls", "plz", "pleaseee", "thx", "thanks", "asap", "need", "needs", "want", "pull",
+    "grab", "bring", "brought", "drove", "drive", "driven", "so", "far", "rank", "ranked",
+    "drop", "drops", "dropped", "dip", "dipped", "fall", "fell", "spike", "spiked", "jump",
+    "jumped", "surge", "surged", "growth", "grew", "increase", "increased", "decrease",
+    "decreased", "decline", "declined", "rise", "rose", "down", "change", "changed", "move",
+    "moved", "lately", "quick", "quickly",
+    "ㄱㄱ", "ㅋㅋ", "ㅎㅎ", "ㅠㅠ", "정리", "부탁", "요청", "바닥", "하락", "상승", "급증",
+    "급감", "감소", "증가", "폭락", "폭등", "누적",
+))  # fmt: skip
+
+
+def _idle(word: str) -> bool:
+    return unicodedata.normalize("NFKC", word).lower() in _IDLE_WORDS
+
+
+def _unexplained(reading: _Reading) -> list[str]:
+    """A why question's unknown words without its cue words ("이유", "tanked")."""
+    cues = " ".join(found.group(0) for found in _REASONING.finditer(reading.lowered))
+    return [w for w in reading.unknown_words if w.lower() not in cues]
 
 
 def _route(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) -> Parsed:
@@ -1646,9 +1722,7 @@ def _reasoning(reading: _Reading, as_of: dt.date, previous: MetricQuery | None) 
     if reading.period_error is not None:
         return _clarify_period(reading)
     named = reading.metrics or reading.weak_metrics or reading.dimensions or reading.filters
-    cues = " ".join(found.group(0) for found in _REASONING.finditer(reading.lowered))
-    other_words = [w for w in reading.unknown_words if w.lower() not in cues]
-    if other_words and not named and previous is None:
+    if _unexplained(reading) and not named and previous is None:
         # "오늘 점심 메뉴 추천 좀": a recommendation, but of nothing in the store; the router
         # still looks in the playbooks before saying what it can answer.
         return _unknown(reading)

@@ -6,13 +6,17 @@ their cards; questions about documents are answered from the indexed PDFs (dialo
 and so is a question the parser cannot place when the documents cover it; the news' mood
 from the news store (dialogs/news.py); why and what-to-do questions are computed, then
 quoted from the playbooks (dialogs/why.py). With an LLM configured
-(`AskContext.assistant`) the model answers first. Nothing here knows Teams: the bot and
+(`AskContext.assistant`) the parser still goes first: what it places with confidence
+(`Parsed.confident`) is answered exactly as offline, without a model call, and only
+the rest goes to the model (dialogs/assistant.py). Nothing here knows Teams: the bot and
 `commercy ask` both call `answer()`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cards
 from dialogs.context import NOTE_OFFLINE, AskContext, Reply, documents_reply
@@ -25,18 +29,28 @@ from dialogs.why import reasoning_reply
 from kpi.metrics.catalog import METRICS
 from language.particles import direction_particle, object_particle
 
+log = logging.getLogger(__name__)
+
 
 def answer(text: str, ctx: AskContext) -> Reply:
     """The reply to one message. Raises only for a broken warehouse or a bug; the caller
     turns that into an apology with a correlation id.
 
-    With an LLM (`ctx.assistant`) everything but help, greetings and commands goes to it;
-    when it cannot be reached, the offline answer comes with a note saying so."""
+    With an LLM (`ctx.assistant`), a message the parser places with confidence is
+    answered as offline, with no model call (a why question's facts are then worded by
+    the model, its one call); the rest goes to the model, and when it cannot be reached
+    the offline answer comes with a note saying so."""
     if ctx.assistant is None:
         return offline_answer(text, ctx)
     parsed = parse(text, as_of=ctx.as_of, previous=ctx.previous)
-    if parsed.route in ("help", "greeting", "command", "news"):
-        return offline_answer(text, ctx, parsed)
+    if parsed.confident and parsed.route == "reasoning":
+        return ctx.assistant.explain(text, ctx, parsed)
+    if parsed.confident:
+        log.info("answer: placed by the parser (%s), no LLM call", parsed.route)
+        # A named documents question is answered from the quotes, as offline: the
+        # passages' own words with file and page, no model paraphrase of them.
+        library = replace(ctx.library, write=None) if ctx.library is not None else None
+        return offline_answer(text, replace(ctx, library=library), parsed)
     reply = ctx.assistant.answer(text, ctx, parsed)
     if reply is not None:
         return reply

@@ -605,3 +605,44 @@ def test_the_period_before_the_last_questions_is_a_follow_up(first, then, start,
     assert parsed.query is not None and parsed.follow_up
     assert parsed.query.metrics == previous.metrics
     assert (str(parsed.query.start), str(parsed.query.end)) == (start, end)
+
+
+# --- Confidence: what a configured model is never asked about (dialogs/router.py) ----------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "어제 매출 얼마였어?",  # a complete query
+        "지난주 국가별 매출 top 5 ㄱㄱ",  # a request word does not count as unknown
+        "why did revenue drop last week?",  # a why question with its metric and period
+        "알림 끄기",  # a command
+        "오늘 뉴스 분위기 어때?",  # news
+        "프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘",  # documents, no number asked
+        "그거 다시 뽑아줘",  # nothing said before to point at: the parser must ask
+    ],
+)
+def test_a_message_placed_whole_is_confident(text: str) -> None:
+    assert parse(text, as_of=AS_OF).confident
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "지난주 매출 얼마였는지 사장님 보고용으로",  # an unknown word
+        "Which pages were viewed most last week?",  # phrasing outside the grammar
+        "지난주 효율 제일 좋은 채널 어디야?",  # a word with two meanings
+        "플레이북에서 전환율 경보 기준이 몇 %야?",  # documents and a number: two questions
+        "오늘 점심 뭐 먹을까",  # nothing the parser knows
+    ],
+)
+def test_a_message_with_something_left_over_is_not_confident(text: str) -> None:
+    assert not parse(text, as_of=AS_OF).confident
+
+
+def test_heard_is_what_the_message_itself_names_not_the_follow_up_it_continues() -> None:
+    previous = MetricQuery.build(["revenue"], dt.date(2026, 11, 16), dt.date(2026, 11, 22))
+    parsed = parse("그럼 모바일은?", as_of=AS_OF, previous=previous)
+    assert parsed.query.metrics == ("revenue",)  # continued from the previous question
+    assert parsed.heard.metrics == () and parsed.heard.period is None  # not said here
+    assert parsed.heard.filters == (("device", ("mobile",)),)
