@@ -112,6 +112,7 @@ class Parsed:
     # it cannot use), "product" (a catalog limit), "ambiguous" (a word with two meanings)
     # or "metric" (none named).
     because: str | None = None
+    several: bool = False  # clauses that ask different things: a number, then a why
 
     @property
     def confident(self) -> bool:
@@ -125,10 +126,13 @@ class Parsed:
         it cannot use or a catalog limit is the parser's to ask."""
         if self.route in ("help", "greeting", "command", "news"):
             return True
+        if self.several:
+            return False
         if self.route == "clarify":  # a fact makes it ask; no model knows better
             return self.because in ("reference", "period", "product")
-        if self.route == "rag":
-            return not self.heard.metrics
+        if self.route == "rag":  # naming a metric, a segment or a period asks a number too
+            heard = self.heard
+            return not (heard.metrics or heard.filters or heard.period)
         if self.route in ("sql", "reasoning"):
             return self.query is not None and not [w for w in self.unknown_words if not _idle(w)]
         return False
@@ -637,7 +641,8 @@ _CODE = re.compile(
 )
 _ENGLISH_WORD = re.compile(r"[a-z][a-z'-]*")
 _ENGLISH_STOP = frozenset({
-    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+    "a", "about", "after", "all", "also", "am", "among", "an", "and", "any", "are", "as", "at",
+    "be",
     "been", "before", "both", "but", "by", "can", "could", "day", "days", "did", "do", "does",
     "doing", "done", "each", "for", "from", "get", "got", "had", "has", "have", "how", "i",
     "if", "in", "into", "is", "it", "its", "just", "last", "let", "like", "made", "make", "me",
@@ -896,6 +901,7 @@ _NOT_AFTER = re.compile(r"\s*(?:은|는|을|를)?\s*(?:말고|대신|빼고|제�
 _NOT_BEFORE = re.compile(r"(?<![a-z])(?:instead\s+of|rather\s+than|not)\s+(?:the\s+)?$")
 _SEGMENT_GAP = re.compile(r"^\s*(?:의|'s|'|’s)?\s*$")  # "아이폰 사용자(의) 전환율", "iOS users' CR"
 _POPULATION = frozenset({"users", "sessions"})
+_FOR_SEGMENT = re.compile(r"^\s*(?:for|of|among|from)\s+(?:the\s+|our\s+)?$")
 
 
 def _metric_role(match: _Match, matches: list[_Match], lowered: str) -> str:
@@ -924,6 +930,13 @@ def _metric_role(match: _Match, matches: list[_Match], lowered: str) -> str:
         after is not None
         and after.term.kind == "metric"
         and bool(_SEGMENT_GAP.match(lowered[match.end : after.start]))
+    )
+    # "AOV for desktop users", "conversion rate among mobile visitors": the metric came first
+    earlier, _ = _neighbours(before, matches)
+    segment = segment or (
+        earlier is not None
+        and earlier.term.kind == "metric"
+        and bool(_FOR_SEGMENT.match(lowered[earlier.end : before.start]))
     )
     return "weak" if traffic or segment else "strong"
 
@@ -1640,7 +1653,35 @@ def parse(text: str, *, as_of: dt.date, previous: MetricQuery | None = None) -> 
         dimensions=tuple(reading.dimensions),
         filters=tuple((d, tuple(v)) for d, v in reading.filters.items()),
     )
-    return replace(parsed, corrections=tuple(fixes), unknown_words=tuple(unknown), heard=heard)
+    return replace(parsed, corrections=tuple(fixes), unknown_words=tuple(unknown), heard=heard,
+                   several=_several_questions(reading.lowered, as_of))  # fmt: skip
+
+
+# Where one question ends and another begins: a question mark with more after it, a
+# comma or "그리고 / also / and tell me", a Korean "…주고," ("알려주고", "뽑아주고").
+_CLAUSE_BREAK = re.compile(
+    r"\?\s+(?=\S)|[,;]\s*|\s(?:그리고|또한|그리고요|also|plus|and\s+(?:also|tell|what|how|why|where))\s"
+    r"|(?:(?<=주고)|(?<=마고)|(?<=보고))\s"
+)
+
+
+def _several_questions(lowered: str, as_of: dt.date) -> bool:
+    """Clauses asking different kinds of thing ("어제 매출 얼마야? 그리고 떨어진 이유도",
+    "전환율 뽑아주고 개선하려면 뭐 해야 되는지도"): a number, a why, a document."""
+    clauses = [c for c in _CLAUSE_BREAK.split(lowered) if c and c.strip()]
+    if len(clauses) < 2:
+        return False
+    kinds = set()
+    for clause in clauses:
+        if _RAG.search(clause):
+            kinds.add("rag")
+        elif _REASONING.search(clause) or any(
+            m.tag == "VV" and m.form in _ACTION_VERBS for m in _morphemes(clause)
+        ):
+            kinds.add("reasoning")
+        elif _read(clause, as_of).metrics:
+            kinds.add("sql")
+    return len(kinds) >= 2
 
 
 # Words that ask or name a direction but never change a query: a request ("pls", "ㄱㄱ",

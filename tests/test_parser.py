@@ -634,6 +634,9 @@ def test_a_message_placed_whole_is_confident(text: str) -> None:
         "지난주 효율 제일 좋은 채널 어디야?",  # a word with two meanings
         "플레이북에서 전환율 경보 기준이 몇 %야?",  # documents and a number: two questions
         "오늘 점심 뭐 먹을까",  # nothing the parser knows
+        "어제 매출 얼마야? 그리고 매출 떨어진 이유도 분석해줘",  # a number, then a why
+        "최근 7일 장바구니 이탈률 뽑아주고 이거 개선하려면 뭐 해야 되는지도",
+        "what was revenue last week? also, where's the doc on our returns policy?",
     ],
 )
 def test_a_message_with_something_left_over_is_not_confident(text: str) -> None:
@@ -646,3 +649,17 @@ def test_heard_is_what_the_message_itself_names_not_the_follow_up_it_continues()
     assert parsed.query.metrics == ("revenue",)  # continued from the previous question
     assert parsed.heard.metrics == () and parsed.heard.period is None  # not said here
     assert parsed.heard.filters == (("device", ("mobile",)),)
+
+
+@pytest.mark.parametrize(
+    ("text", "metrics"),
+    [
+        ("AOV for desktop users last month?", ("aov",)),  # the users of a segment
+        ("conversion rate among mobile users yesterday", ("conversion_rate",)),
+        ("sessions and users for mobile last week", ("sessions", "users")),  # both asked
+        ("how many mobile users last week", ("users",)),
+    ],
+)
+def test_users_after_a_segment_that_follows_a_metric_name_the_segment(text, metrics) -> None:
+    parsed = parse(text, as_of=AS_OF)
+    assert parsed.query.metrics == metrics and parsed.confident
