@@ -160,8 +160,10 @@ def score(case: dict, reply) -> str | None:
 
 def blind(args: argparse.Namespace) -> None:
     import logging
+    import tempfile
     from collections import defaultdict
 
+    from bench.bench_why import corpus_library
     from dialogs.parser import parse
     from kpi.metrics.query import MetricQuery
 
@@ -169,6 +171,7 @@ def blind(args: argparse.Namespace) -> None:
     settings = Settings()
     scripted = not settings.chat_model
     warehouse = open_warehouse(f"duckdb:///{Path(args.database).resolve()}", memory_limit="256MB")
+    docs = corpus_library(Path(tempfile.mkdtemp(prefix="bench-llm-")))  # the sample playbooks
     cases = blind_cases(args.sets.split(",") if args.sets else None)
     if args.limit:
         cases = [c for i, c in enumerate(cases) if i % max(len(cases) // args.limit, 1) == 0]
@@ -188,7 +191,7 @@ def blind(args: argparse.Namespace) -> None:
             results = {}
             for mode, helper in (("offline", None), ("model", model)):
                 ctx = AskContext(warehouse, "Asia/Seoul", as_of, previous=previous,
-                                 assistant=helper)  # fmt: skip
+                                 library=docs, assistant=helper)  # fmt: skip
                 sent = len(server.requests)
                 with llm_module.metered() as usage:
                     started = time.perf_counter()

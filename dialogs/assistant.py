@@ -202,8 +202,8 @@ def numbers_in(text: str) -> set[str]:
 
 
 def held_to(draft: QueryDraft, heard: Heard) -> tuple[QueryDraft, list[str]]:
-    """`draft` with the metrics, dimensions and filter values the parser read in the same
-    message put back where the model's differ (the parser reads those words exactly; the
+    """`draft` with the metrics, dimensions, top-N and filter values the parser read in the
+    same message put back where the model's differ (the parser reads those words exactly; the
     model is for the words it could not read), and what differed. A field the parser
     read nothing for is the model's."""
     changes: dict[str, Any] = {}
@@ -214,6 +214,9 @@ def held_to(draft: QueryDraft, heard: Heard) -> tuple[QueryDraft, list[str]]:
     if heard.dimensions and set(draft.dimensions) != set(heard.dimensions):
         changes["dimensions"] = list(heard.dimensions)
         disagreed.append(f"dimensions ({draft.dimensions} -> {list(heard.dimensions)})")
+    if heard.limit and draft.limit != heard.limit:
+        changes.update(limit=heard.limit, order=draft.order or "desc")
+        disagreed.append(f"limit ({draft.limit} -> {heard.limit})")
     filters = {f.dimension: list(f.values) for f in draft.filters}
     for dimension, values in heard.filters:
         drafted = {str(v).casefold() for v in filters.get(dimension, [])}
@@ -234,7 +237,7 @@ def _resolves_to(words: str, ctx: AskContext) -> tuple[Any, Any] | None:
 
 def one_question_whole(plan: Plan, text: str, parsed: Parsed) -> Plan:
     """`plan`, unless it splits a message that holds one question: then one part, the
-    message itself, of the kind the parser read (or the model's first). A split stands
+    message itself, of the kind the parser read (its own answer when it read none). A split stands
     only when every part asks about words of the message that no other part does, as
     "지난주 매출이랑 환불 정책" does; a weak model's "the same question as sql, rag and
     reasoning" does not."""
@@ -245,7 +248,9 @@ def one_question_whole(plan: Plan, text: str, parsed: Parsed) -> Plan:
     own = [a - set().union(*(b for j, b in enumerate(asks) if j != i)) for i, a in enumerate(asks)]
     if all(own):
         return plan
-    kind = parsed.route if parsed.route in ("sql", "rag", "reasoning") else plan.parts[0].kind
+    # A model that cannot tell one question from three is not trusted with it: the
+    # parser's route, or, where the parser asks back or does not know, its answer.
+    kind = parsed.route if parsed.route in ("sql", "rag", "reasoning") else "none"
     log.warning("[%s] the model split one question into %s; answering it whole as %s",
                 answer_id(), "+".join(p.kind for p in plan.parts), kind)  # fmt: skip
     return Plan(parts=[Part(kind=kind, question=text)])
@@ -315,7 +320,9 @@ class Assistant:
         ])  # fmt: skip
 
     def _part(self, part: Part, ctx: AskContext, lang: str, message: Parsed | None = None) -> Reply:
-        if part.kind == "rag" and ctx.library is not None:
+        if part.kind == "rag":
+            if ctx.library is None:  # no documents indexed: the offline answer says so
+                return _offline(part.question, ctx, None)
             found = answer_from_documents(part.question, ctx.library, lang)
             return documents_reply(found, lang)
         if part.kind == "reasoning":

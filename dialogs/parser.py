@@ -82,6 +82,7 @@ class Heard:
     metrics: tuple[str, ...] = ()
     dimensions: tuple[str, ...] = ()
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (dimension, values)
+    limit: int | None = None  # "top 5", "상위 10개"
 
 
 @dataclass(frozen=True)
@@ -1649,9 +1650,11 @@ def parse(text: str, *, as_of: dt.date, previous: MetricQuery | None = None) -> 
     unknown = _unexplained(reading) if parsed.route == "reasoning" else reading.unknown_words
     heard = Heard(
         period=reading.period if reading.period_error is None else None,
-        metrics=tuple(reading.metrics),
+        # A vague word ("몇 건") is the metric when the message names no other.
+        metrics=tuple(reading.metrics or reading.weak_metrics),
         dimensions=tuple(reading.dimensions),
         filters=tuple((d, tuple(v)) for d, v in reading.filters.items()),
+        limit=reading.limit,
     )
     return replace(parsed, corrections=tuple(fixes), unknown_words=tuple(unknown), heard=heard,
                    several=_several_questions(reading.lowered, as_of))  # fmt: skip

@@ -217,6 +217,24 @@ def test_a_weak_model_splitting_into_paraphrases_is_answered_as_one(server, four
     assert reply.route == "sql" and reply.query == parsers(BY_CHANNEL)
 
 
+@pytest.mark.parametrize("question", ["오늘 점심 뭐 먹을까", "지난주 거 좀 보여줘", "모바일 좀 봐줘"])
+def test_a_weak_model_splitting_what_the_parser_cannot_answer_ends_in_the_parsers_answer(
+    server, four_weeks, question
+):
+    server.responder = weak(plan(("sql", question), ("rag", question), ("reasoning", question)),
+                            draft())  # fmt: skip
+    reply = answer(question, context(server, four_weeks))
+    offline = offline_answer(question, AskContext(four_weeks, "Asia/Seoul", TODAY))
+    assert reply.to_dict() == offline.to_dict()  # the parser's "I don't know" / question back
+
+
+def test_a_weak_models_top_n_and_vague_metric_give_way_to_the_parsers(server, four_weeks):
+    question = "지난달 손님들 국가별로 몇 건 샀는지 상위 5개"
+    server.responder = weak(plan(("sql", question)), draft(["revenue"], ["country"], "지난달"))
+    reply = answer(question, context(server, four_weeks))
+    assert reply.query.metrics == ("transactions",) and reply.query.limit == 5
+
+
 def test_a_weak_models_wrong_period_gives_way_to_the_period_words_and_is_logged(
     server, four_weeks, caplog
 ):
