@@ -18,7 +18,9 @@ Also the SQL guard alone. Medians over several runs.
 `--blind` instead runs the blind question sets (tests/data/blind: metrics_*, real_calendar_*,
 why_*; written by people who had read the contract, not the code) through `answer()` twice,
 offline and with the model, and prints per set: accuracy each way, the share of answers
-that made no model call, model calls and tokens per answer, and the median and p95 time.
+that made no model call, model calls (and failed calls: time-outs, output that broke the
+schema) and tokens per answer, and the median and p95 time. The circuit breaker is off
+here, so every question the model should see is put to it.
 The model is whatever the settings name (COMMERCY_CHAT_MODEL with COMMERCY_OPENAI_BASE_URL,
 or AZURE_OPENAI_*: a local llama.cpp / Ollama / vLLM, or Azure OpenAI). With none set it
 is the scripted server playing a model that is wrong in every way a weak one is: it splits
@@ -181,6 +183,9 @@ def blind(args: argparse.Namespace) -> None:
             settings = Settings(COMMERCY_OPENAI_BASE_URL=server.base_url,
                                 COMMERCY_CHAT_MODEL="weak", COMMERCY_LLM_MAX_RETRIES=0)  # fmt: skip
         model = assistant(settings)
+        # Every question asks the model: the breaker would stop asking after a slow or
+        # failed call, and the table would show the offline answers instead.
+        model.llm.failures_to_open, model.llm.open_seconds = 10**9, 0.0
         rows: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         misses: list[str] = []
         print(f"model: {'the scripted weak model' if scripted else settings.chat_model}; "
@@ -206,6 +211,7 @@ def blind(args: argparse.Namespace) -> None:
                     rows[key][f"{mode} s"].append(seconds)
                     if mode == "model":
                         rows[key]["calls"].append(usage.calls)
+                        rows[key]["failed"].append(usage.failures)
                         rows[key]["tokens"].append(usage.prompt_tokens + usage.completion_tokens)
                         rows[key]["chars"].append(chars)
             if results["model"] and not results["offline"]:
@@ -222,14 +228,17 @@ def blind(args: argparse.Namespace) -> None:
         return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
 
     print(f"{'set':<18} {'n':>4} {'offline':>8} {'model':>8} {'no call':>8} {'calls':>6} "
+          f"{'failed':>6} "
           f"{'tokens':>7} {'prompt ch':>9} {'offline p50/p95 ms':>19} "
           f"{'model p50/p95 ms':>17}")  # fmt: skip
     for key in [*sorted(k for k in rows if k != "all"), "all"]:
         r = rows[key]
         n = len(r["calls"])
+        chars = f"{sum(r['chars']) / n:.0f}" if scripted else "-"  # a real server's: tokens
         print(f"{key:<18} {n:>4} {pct(r['offline right']):>8} {pct(r['model right']):>8} "
               f"{pct([c == 0 for c in r['calls']]):>8} {sum(r['calls']) / n:6.2f} "
-              f"{sum(r['tokens']) / n:7.0f} {sum(r['chars']) / n:9.0f} "
+              f"{sum(r['failed']) / n:6.2f} "
+              f"{sum(r['tokens']) / n:7.0f} {chars:>9} "
               f"{statistics.median(r['offline s']) * 1000:9.0f}/"
               f"{p95(r['offline s']) * 1000:<9.0f}{statistics.median(r['model s']) * 1000:8.0f}/"
               f"{p95(r['model s']) * 1000:<8.0f}")  # fmt: skip
