@@ -71,6 +71,15 @@ class Usage:
     # Names the answer in every log line about it (the parser's disagreements, the cost).
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
+    def add(self, other: Usage) -> None:
+        """Count `other`'s calls here too (an answer metered inside a longer count)."""
+        self.calls += other.calls
+        self.failures += other.failures
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.seconds += other.seconds
+        self.purposes += other.purposes
+
     def summary(self) -> str:
         return (
             f"{self.calls} LLM call(s) ({', '.join(self.purposes) or '-'}), "
@@ -334,12 +343,7 @@ def metered() -> Iterator[Usage]:
     finally:
         _USAGE.reset(token)
         if outer is not None:
-            outer.calls += usage.calls
-            outer.failures += usage.failures
-            outer.prompt_tokens += usage.prompt_tokens
-            outer.completion_tokens += usage.completion_tokens
-            outer.seconds += usage.seconds
-            outer.purposes += usage.purposes
+            outer.add(usage)
 
 
 def answer_id() -> str:

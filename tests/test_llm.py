@@ -217,7 +217,9 @@ def test_a_weak_model_splitting_into_paraphrases_is_answered_as_one(server, four
     assert reply.route == "sql" and reply.query == parsers(BY_CHANNEL)
 
 
-@pytest.mark.parametrize("question", ["오늘 점심 뭐 먹을까", "지난주 거 좀 보여줘", "모바일 좀 봐줘"])
+@pytest.mark.parametrize(
+    "question", ["오늘 점심 뭐 먹을까", "지난주 거 좀 보여줘", "모바일 좀 봐줘"]
+)
 def test_a_weak_model_splitting_what_the_parser_cannot_answer_ends_in_the_parsers_answer(
     server, four_weeks, question
 ):

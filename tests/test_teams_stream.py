@@ -13,6 +13,8 @@ import itertools
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -282,6 +284,16 @@ def test_in_the_playground_page_a_suggested_action_click_gets_a_streamed_answer(
     asyncio.run(scenario())
 
 
+@contextmanager
+def writing_model(narrative: str, *, pace: float) -> Iterator[OpenAICompatibleServer]:
+    """A model over real HTTP that words every why answer as `narrative`, one word each
+    `pace` seconds when asked to stream (the parser places the question: no routing)."""
+    with OpenAICompatibleServer() as model:
+        model.stream_pace = pace
+        model.responder = lambda body: narrative if purpose(body) == "reasoning" else 500
+        yield model
+
+
 @needs_playground
 @pytest.mark.skipif(not Path(CHROMIUM).exists() and not os.environ.get("CI"),
                     reason="needs Debian chromium")  # fmt: skip
@@ -302,13 +314,8 @@ def test_with_a_model_the_words_stream_as_they_come_and_the_final_answer_wears_t
     narrative = ("지난주 매출 변화는 [F1]에 정리돼 있어요. 방문은 그대로인데 구매가 줄었는지 "
                  "먼저 보세요 [F2]. 채널별로 나눠 보면 원인이 더 분명해져요. "
                  "플레이북의 점검 순서를 따르세요.")  # fmt: skip
-    plan = json.dumps({"parts": [{"kind": "reasoning", "question": question}]})
 
-    with OpenAICompatibleServer() as model:
-        model.stream_pace = 0.2
-        model.responder = lambda body: {"route": plan, "reasoning": narrative}.get(
-            purpose(body), "NOT_COVERED"
-        )
+    with writing_model(narrative, pace=0.2) as model:
 
         async def scenario():
             async with (
@@ -363,13 +370,8 @@ def test_words_that_outlive_the_reply_budget_keep_streaming_outside_the_turn(
     question = "Why did revenue drop last week?"
     narrative = ("Revenue moved as [F1] shows. Check whether buying fell while visits held "
                  "[F2]. Split it by channel next. Then follow the playbook.")  # fmt: skip
-    plan = json.dumps({"parts": [{"kind": "reasoning", "question": question}]})
 
-    with OpenAICompatibleServer() as model:
-        model.stream_pace = 0.25
-        model.responder = lambda body: {"route": plan, "reasoning": narrative}.get(
-            purpose(body), "NOT_COVERED"
-        )
+    with writing_model(narrative, pace=0.25) as model:
 
         async def scenario():
             async with playground_with_bot(
