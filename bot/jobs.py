@@ -127,7 +127,7 @@ async def risk_check() -> None:
     runtime = _leader()
     if runtime is None:
         return
-    from kpi.insights.alerts import Alert, evaluate  # the rules engine: kpi/insights/alerts.py
+    from kpi.insights.alerts import Alert, evaluate, quieted  # the rules: kpi/insights/alerts.py
 
     now = runtime.now().astimezone(runtime.zone)
     mark = runtime.state.alerts.checked()
@@ -158,6 +158,9 @@ async def risk_check() -> None:
                     continue
                 card, text = _alert_card(runtime, alert, conversation_id)
                 deliveries.append((alert.episode, conversation_id, card, text))
+        # An episode quiet for two checks: its card says the store is back to normal.
+        for last in quieted(previous, at, every=WINDOW):
+            updates += _episode_updates(runtime, last, quiet_since=at)
         outcomes = runtime.state.alerts.record(
             [alert.to_dict() for alert in alerts],
             deliveries,
@@ -171,23 +174,35 @@ async def risk_check() -> None:
     await runtime.deliverer.deliver_due()
 
 
-def _alert_card(runtime: Runtime, alert: Any, conversation_id: str) -> tuple[dict[str, Any], str]:
+def _alert_card(
+    runtime: Runtime, alert: Any, conversation_id: str, quiet_since: dt.datetime | None = None
+) -> tuple[dict[str, Any], str]:
     """The alert's card and notification text in the conversation's language."""
     stored = runtime.state.conversations.get(conversation_id)
     lang = stored.lang if stored else "ko"
-    card = cards.alert_card(alert, lang=lang, zone=runtime.zone)
-    return card, alert.message_ko if lang == "ko" else alert.message_en
+    card = cards.alert_card(alert, lang=lang, zone=runtime.zone, quiet_since=quiet_since)
+    message = alert.message_ko if lang == "ko" else alert.message_en
+    if quiet_since is not None:
+        return (
+            card,
+            f"정상으로 돌아왔어요: {message}" if lang == "ko" else f"Back to normal: {message}",
+        )
+    return card, message
 
 
-def _episode_updates(runtime: Runtime, alert: Any) -> list[tuple[str, str, str, dict, str]]:
-    """A later alert of an episode (issue 19): an update of the episode's card in every
-    conversation that has one, as (alert id, episode id, conversation, card, summary).
-    Snoozes do not apply: editing a message notifies nobody, and a snooze stops new
-    cards. Conversations without the card get a new one (risk_check)."""
+def _episode_updates(
+    runtime: Runtime, alert: Any, quiet_since: dt.datetime | None = None
+) -> list[tuple[str, str, str, dict, str]]:
+    """A later alert of an episode (issue 19), or its end (`quiet_since`): an update of
+    the episode's card in every conversation that has one, as (update key, episode id,
+    conversation, card, summary). Snoozes do not apply: editing a message notifies
+    nobody, and a snooze stops new cards. Conversations without the card get a new one
+    (risk_check); an episode that ended sends none."""
+    key = f"{alert.alert_id}|quiet" if quiet_since is not None else alert.alert_id
     conversations = runtime.state.ledger.conversations_with(alert.episode)
     return [
-        (alert.alert_id, alert.episode, conversation_id,
-         *_alert_card(runtime, alert, conversation_id))
+        (key, alert.episode, conversation_id,
+         *_alert_card(runtime, alert, conversation_id, quiet_since))
         for conversation_id in conversations
     ]  # fmt: skip
 

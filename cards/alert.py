@@ -106,7 +106,18 @@ class AlertLike(Protocol):
     message_en: str
 
 
-def alert_card(alert: AlertLike, *, lang: str, zone: dt.tzinfo | None = None) -> dict[str, Any]:
+def alert_card(
+    alert: AlertLike,
+    *,
+    lang: str,
+    zone: dt.tzinfo | None = None,
+    quiet_since: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The card of an alert (the latest of its episode). With `quiet_since`, the same
+    card once the episode stopped firing: back to normal, what was last seen, how long it
+    lasted; only Why? and Not useful are left to press."""
+    if quiet_since is not None:
+        return _quiet_card(alert, lang_code(lang), zone, quiet_since)
     code = lang_code(lang)
     unit = RULE_UNITS.get(alert.rule, "decimal")
     start = alert.window_start.astimezone(zone) if zone else alert.window_start
@@ -161,6 +172,54 @@ def alert_card(alert: AlertLike, *, lang: str, zone: dt.tzinfo | None = None) ->
         _execute(tr(code, "도움 안 됨", "Not useful"), NOT_USEFUL_VERB, alert),
     ]
     return build_card(body, lang=code, actions=actions, summary=message)
+
+
+def _quiet_card(
+    alert: AlertLike, code: Lang, zone: dt.tzinfo | None, quiet_since: dt.datetime
+) -> dict[str, Any]:
+    unit = RULE_UNITS.get(alert.rule, "decimal")
+    start = alert.window_start.astimezone(zone) if zone else alert.window_start
+    end = alert.window_end.astimezone(zone) if zone else alert.window_end
+    calm = quiet_since.astimezone(zone) if zone else quiet_since
+    onset = getattr(alert, "onset", None)
+    began = (onset.astimezone(zone) if zone else onset) if onset is not None else start
+    minutes = max(0, round((end - began).total_seconds() / 60))
+    quiet = round((calm - end).total_seconds() / 60)
+    message = alert.message_ko if code == "ko" else alert.message_en
+    seen = format_value(alert.value, unit, code)
+    usual = (
+        format_about(alert.expected, code)
+        if unit == "count"
+        else format_value(alert.expected, unit, code)
+    )
+    body = [
+        heading(tr(code, "🟢 정상으로 돌아왔어요", "🟢 Back to normal")),
+        text(message),
+        subtle(tr(code, f"어디: {where(alert.scope, 'ko')}", f"Where: {where(alert.scope, 'en')}")),
+        text(
+            tr(
+                code,
+                f"{began:%H:%M}쯤 시작해 {end:%H:%M}까지 감지 (약 {minutes}분), "
+                f"{calm:%H:%M} 기준 {quiet}분째 감지되지 않아요.",
+                f"Began about {began:%H:%M}, last seen {end:%H:%M} (about {minutes} min); "
+                f"not seen for {quiet} min as of {calm:%H:%M}.",
+            ),
+            weight="Bolder",
+        ),
+        subtle(
+            tr(
+                code,
+                f"마지막으로 본 값 {seen} · 예상 약 {usual}",
+                f"Last seen {seen} · about {usual} expected",
+            )
+        ),
+    ]
+    actions = [
+        _execute(tr(code, "왜?", "Why?"), WHY_VERB, alert),
+        _execute(tr(code, "도움 안 됨", "Not useful"), NOT_USEFUL_VERB, alert),
+    ]
+    summary = tr(code, f"정상으로 돌아왔어요: {message}", f"Back to normal: {message}")
+    return build_card(body, lang=code, actions=actions, summary=summary)
 
 
 def where(scope: str, lang: Lang) -> str:

@@ -792,3 +792,24 @@ def test_a_live_incident_raises_the_same_alerts_for_the_same_seed(
         shutil.copyfile(live_day, copy)
         runs.append([a.to_dict() for a in replay_incident(copy, "traffic_drop")[1]])
     assert runs[0] == runs[1] and runs[0]
+
+
+def _fired(end: dt.datetime, episode_id: str = "") -> Alert:
+    return Alert(rule="traffic_drop", severity="warning", window_start=end - dt.timedelta(minutes=5),
+                 window_end=end, scope="store", value=0, expected=40, score=4.0,
+                 message_ko="세션 급감", message_en="Sessions dropped",
+                 episode_id=episode_id)  # fmt: skip
+
+
+def test_an_episode_is_quiet_once_two_checks_in_a_row_pass_without_it():
+    first = _fired(dt.datetime(2026, 11, 24, 14, 0, tzinfo=SEOUL))
+    later = _fired(dt.datetime(2026, 11, 24, 14, 5, tzinfo=SEOUL), episode_id=first.alert_id)
+
+    def quiet_at(minute: int, previous: list[Alert]) -> list[Alert]:
+        return alerts.quieted(previous, dt.datetime(2026, 11, 24, 14, minute, tzinfo=SEOUL))
+
+    assert quiet_at(5, [first]) == []  # one quiet check can be chance
+    assert quiet_at(10, [first]) == [first]  # two: the card says so, once
+    assert quiet_at(15, [first]) == []
+    assert quiet_at(10, [first, later]) == []  # it fired again at 14:05: still going
+    assert quiet_at(15, [first, later]) == [later]  # the episode's last alert, its numbers

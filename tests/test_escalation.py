@@ -216,6 +216,45 @@ def test_a_warning_escalated_to_critical_is_one_message_rewritten_in_place(
     asyncio.run(scenario())
 
 
+def test_an_incident_that_stops_is_marked_back_to_normal_once_and_comes_back_if_it_does(
+    settings, four_weeks, tmp_path, raised
+):
+    """Two quiet checks after the episode's last alert its card says the store is back to
+    normal (one PUT, no new message, only Why? and Not useful left); more quiet checks
+    change nothing; the incident firing again within its cooldown is the same episode,
+    so the same card shows the alert again, and its next quiet spell ends it again."""
+    raised[WARNING.window_end] = [WARNING]
+    again = bottleneck(at(14, 20), "warning", episode_id=WARNING.alert_id, value=4.0)
+    raised[again.window_end] = [again]
+
+    async def scenario():
+        async with installed_bot(settings, four_weeks, tmp_path) as (_base, connector, app, _h):
+            clock = Clock(at(14, 1))
+            state: State = app[STATE]
+            await risk_check(app, clock, at(14, 1))
+            message_id = state.ledger.sent_activity(WARNING.alert_id, CONVERSATION)
+            await risk_check(app, clock, at(14, 6))  # one quiet check: could be chance
+            assert put_cards(connector) == []
+            await risk_check(app, clock, at(14, 11))  # two: ten minutes of nothing
+            [(target, calm)] = put_cards(connector)
+            assert target == message_id and "🟢 정상으로 돌아왔어요" in texts(calm)
+            assert "14:00까지 감지 (약 10분), 14:10 기준 10분째" in texts(calm)
+            assert [a["verb"] for a in calm["actions"]] == ["why", "not_useful"]
+            await risk_check(app, clock, at(14, 16))
+            await risk_check(app, clock, at(14, 16))  # a re-run of the same window
+            assert len(put_cards(connector)) == 1
+
+            await risk_check(app, clock, at(14, 21))  # it fires again: the alert is back
+            assert "🟠" in texts(put_cards(connector)[-1][1])
+            await risk_check(app, clock, at(14, 31))
+            target, calm_again = put_cards(connector)[-1]
+            assert target == message_id and "14:20까지 감지" in texts(calm_again)
+            assert len(put_cards(connector)) == 3
+            assert len(connector.messages(CONVERSATION)) == 1  # one message all along
+
+    asyncio.run(scenario())
+
+
 def test_an_update_before_the_first_send_went_out_changes_what_is_sent(
     settings, four_weeks, tmp_path, raised
 ):

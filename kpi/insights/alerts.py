@@ -427,6 +427,26 @@ def run_checks(
     return checks
 
 
+# Checks in a row that an episode's rule and scope stay quiet before its card says the
+# store is back to normal: one quiet check can be chance (a slow minute, no visitor at
+# the payment page); two are ten minutes of nothing.
+QUIET_CHECKS = 2
+
+
+def quieted(
+    previous: Sequence[Alert], at: dt.datetime, *, every: dt.timedelta = dt.timedelta(minutes=5)
+) -> list[Alert]:
+    """The last alert of each episode that has not fired for exactly `QUIET_CHECKS`
+    checks (`every` apart) at `at`: once per quiet spell, so its card is updated once.
+    If it fires again within its cooldown the episode goes on and its card with it."""
+    latest: dict[str, Alert] = {}
+    for alert in previous:
+        known = latest.get(alert.episode)
+        if alert.window_end <= at and (known is None or alert.window_end > known.window_end):
+            latest[alert.episode] = alert
+    return [a for a in latest.values() if at - a.window_end == QUIET_CHECKS * every]
+
+
 def _episode(check: Check, previous: Sequence[Alert], cooldown_minutes: int) -> list[Alert]:
     """The alerts of the episode `check` continues, oldest first: alerts of the same rule
     and scope from earlier checks, each less than the cooldown after the one before,
