@@ -1682,9 +1682,16 @@ def _several_questions(lowered: str, as_of: dt.date) -> bool:
             m.tag == "VV" and m.form in _ACTION_VERBS for m in _morphemes(clause)
         ):
             kinds.add("reasoning")
-        elif _read(clause, as_of).metrics:
-            kinds.add("sql")
+        elif _ASKS.search(clause) and _read(clause, as_of).metrics:
+            kinds.add("sql")  # "지난주 매출, 왜 떨어졌어?" names its topic first: one question
     return len(kinds) >= 2
+
+
+# A clause that asks for a number rather than naming a topic.
+_ASKS = re.compile(
+    r"얼마|몇|알려|보여|뽑|정리|조회|\?|(?<![a-z])(?:how\s+(?:much|many)|what\s+(?:was|is|were|are)"
+    r"|show|give|pull|tell|list)(?![a-z])"
+)
 
 
 # Words that ask or name a direction but never change a query: a request ("pls", "ㄱㄱ",

@@ -620,6 +620,7 @@ def test_the_period_before_the_last_questions_is_a_follow_up(first, then, start,
         "오늘 뉴스 분위기 어때?",  # news
         "프로모션 가이드에서 쿠폰 중복 사용 규칙 알려줘",  # documents, no number asked
         "그거 다시 뽑아줘",  # nothing said before to point at: the parser must ask
+        "지난주 매출, 왜 떨어졌어?",  # a topic, then its question: one question
     ],
 )
 def test_a_message_placed_whole_is_confident(text: str) -> None:
