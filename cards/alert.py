@@ -114,8 +114,9 @@ def alert_card(
     quiet_since: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """The card of an alert (the latest of its episode). With `quiet_since`, the same
-    card once the episode stopped firing: back to normal, what was last seen, how long it
-    lasted; only Why? and Not useful are left to press."""
+    card once the episode stopped firing: back to normal, when it began, its last alert
+    (a traffic rule judges the last 30 minutes, so that can be after the store already
+    recovered) and its numbers; only Why? and Not useful are left to press."""
     if quiet_since is not None:
         return _quiet_card(alert, lang_code(lang), zone, quiet_since)
     code = lang_code(lang)
@@ -183,7 +184,6 @@ def _quiet_card(
     calm = quiet_since.astimezone(zone) if zone else quiet_since
     onset = getattr(alert, "onset", None)
     began = (onset.astimezone(zone) if zone else onset) if onset is not None else start
-    minutes = max(0, round((end - began).total_seconds() / 60))
     quiet = round((calm - end).total_seconds() / 60)
     message = alert.message_ko if code == "ko" else alert.message_en
     seen = format_value(alert.value, unit, code)
@@ -199,18 +199,18 @@ def _quiet_card(
         text(
             tr(
                 code,
-                f"{began:%H:%M}쯤 시작해 {end:%H:%M}까지 감지 (약 {minutes}분), "
-                f"{calm:%H:%M} 기준 {quiet}분째 감지되지 않아요.",
-                f"Began about {began:%H:%M}, last seen {end:%H:%M} (about {minutes} min); "
-                f"not seen for {quiet} min as of {calm:%H:%M}.",
+                f"{began:%H:%M}쯤 시작, 마지막 경보 {end:%H:%M} · "
+                f"{calm:%H:%M} 기준 {quiet}분째 경보 없음",
+                f"Began about {began:%H:%M}, last alert {end:%H:%M}; "
+                f"no alert for {quiet} min as of {calm:%H:%M}.",
             ),
             weight="Bolder",
         ),
         subtle(
             tr(
                 code,
-                f"마지막으로 본 값 {seen} · 예상 약 {usual}",
-                f"Last seen {seen} · about {usual} expected",
+                f"마지막 경보의 본 값 {seen} · 예상 약 {usual}",
+                f"At the last alert: seen {seen} · about {usual} expected",
             )
         ),
     ]

@@ -238,7 +238,7 @@ def test_an_incident_that_stops_is_marked_back_to_normal_once_and_comes_back_if_
             await risk_check(app, clock, at(14, 11))  # two: ten minutes of nothing
             [(target, calm)] = put_cards(connector)
             assert target == message_id and "🟢 정상으로 돌아왔어요" in texts(calm)
-            assert "14:00까지 감지 (약 10분), 14:10 기준 10분째" in texts(calm)
+            assert "13:50쯤 시작, 마지막 경보 14:00 · 14:10 기준 10분째 경보 없음" in texts(calm)
             assert [a["verb"] for a in calm["actions"]] == ["why", "not_useful"]
             await risk_check(app, clock, at(14, 16))
             await risk_check(app, clock, at(14, 16))  # a re-run of the same window
@@ -248,7 +248,7 @@ def test_an_incident_that_stops_is_marked_back_to_normal_once_and_comes_back_if_
             assert "🟠" in texts(put_cards(connector)[-1][1])
             await risk_check(app, clock, at(14, 31))
             target, calm_again = put_cards(connector)[-1]
-            assert target == message_id and "14:20까지 감지" in texts(calm_again)
+            assert target == message_id and "마지막 경보 14:20" in texts(calm_again)
             assert len(put_cards(connector)) == 3
             assert len(connector.messages(CONVERSATION)) == 1  # one message all along
 
