@@ -133,6 +133,9 @@ class LiveReplay:
         self.wakeup = threading.Event()
         self.incidents: list[Any] = []  # read by the running replay at each minute
         self.rewrites: list[tuple[Any, dt.datetime, threading.Event]] = []
+        # The first minute the replay wrote (midnight of the day it started): the minutes
+        # before it are the generated history, complete, never the replay's to rewrite.
+        self.owned_from: dt.datetime | None = None
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="live-replay", daemon=True)
 
@@ -188,10 +191,14 @@ class LiveReplay:
         with self.lock:
             pending, self.rewrites = self.rewrites, []
         for incident, until, done in pending:
+            # An incident that began before the replay's first minute (just after midnight,
+            # "--in -30") is rewritten from that minute on: yesterday's generated sessions
+            # stay as they are, and none are added on top of them.
+            start = max(incident.start, self.owned_from or incident.start)
             try:
-                forgotten = forget_live_minutes(self.warehouse, incident.start, until)
-                span = int((until - incident.start).total_seconds() // 60)
-                report = replay(self.warehouse, start=incident.start, minutes=span, speed=0,
+                forgotten = forget_live_minutes(self.warehouse, start, until)
+                span = max(0, int((until - start).total_seconds() // 60))
+                report = replay(self.warehouse, start=start, minutes=span, speed=0,
                                 zone=self.settings.zone, seed=0,
                                 incidents=list(self.incidents))  # fmt: skip
                 log.info("injected %s: %d live sessions rewritten as %d over %d minutes",
@@ -207,6 +214,7 @@ class LiveReplay:
         zone = self.settings.zone
         now = dt.datetime.now(zone).replace(second=0, microsecond=0)
         midnight = now.replace(hour=0, minute=0)
+        self.owned_from = midnight
         try:
             self.warehouse.create_schema()  # the columns a warehouse from an older version lacks
             minutes_so_far = int((now - midnight).total_seconds() // 60)

@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -119,3 +120,32 @@ def test_a_killed_bots_control_file_does_not_stop_the_command_line(warehouse_fol
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     stale.unlink()
+
+
+def test_an_incident_begun_before_the_replays_first_minute_leaves_yesterday_as_it_was(
+    tmp_path,
+):
+    """`stream inject` just after midnight ("--in -30" at 00:10) reaches back into
+    yesterday, whose sessions are the generated history: only the replay's own minutes,
+    from its first (today's midnight), are rewritten; nothing is added to yesterday."""
+    from bot.serve import LiveReplay
+    from bot.settings import Settings
+    from kpi.sample.stream import Incident
+
+    warehouse = new_warehouse(tmp_path)
+    midnight = dt.datetime(2026, 12, 7, 0, 0, tzinfo=SEOUL)
+    replay = LiveReplay(warehouse, Settings(COMMERCY_TIMEZONE="Asia/Seoul"))
+    replay.owned_from = midnight
+    incident = Incident("payment_errors", midnight - dt.timedelta(minutes=20), 40)
+    replay.incidents.append(incident)
+    done = threading.Event()
+    replay.rewrites.append((incident, midnight + dt.timedelta(minutes=10), done))
+    replay._apply_rewrites()
+    assert done.is_set()
+    rows = warehouse.query(
+        "SELECT CAST(date AS VARCHAR) AS day, COUNT(*) AS n FROM ga_data.Sessions GROUP BY 1"
+    )
+    days = {row["day"]: row["n"] for row in rows}
+    assert days.get("2026-12-07", 0) > 0  # the replay's own ten minutes, rewritten
+    assert "2026-12-06" not in days  # yesterday untouched
+    warehouse.close()
