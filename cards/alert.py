@@ -130,12 +130,7 @@ def alert_card(
         "🔴 Critical risk alert" if critical else "🟠 Risk alert",
     )
     message = alert.message_ko if code == "ko" else alert.message_en
-    seen = format_value(alert.value, unit, code)
-    usual = (
-        format_about(alert.expected, code)
-        if unit == "count"
-        else format_value(alert.expected, unit, code)
-    )
+    seen, usual = _seen_and_usual(alert, unit, code)
     onset = getattr(alert, "onset", None)
     began = onset.astimezone(zone) if onset is not None and zone else onset
     if began is not None:
@@ -175,6 +170,14 @@ def alert_card(
     return build_card(body, lang=code, actions=actions, summary=message)
 
 
+def _seen_and_usual(alert: AlertLike, unit: str, code: Lang) -> tuple[str, str]:
+    """What was seen and what was expected, as the card writes them ("2", "약 18")."""
+    seen = format_value(alert.value, unit, code)
+    if unit == "count":
+        return seen, format_about(alert.expected, code)
+    return seen, format_value(alert.expected, unit, code)
+
+
 def _quiet_card(
     alert: AlertLike, code: Lang, zone: dt.tzinfo | None, quiet_since: dt.datetime
 ) -> dict[str, Any]:
@@ -186,12 +189,7 @@ def _quiet_card(
     began = (onset.astimezone(zone) if zone else onset) if onset is not None else start
     quiet = round((calm - end).total_seconds() / 60)
     message = alert.message_ko if code == "ko" else alert.message_en
-    seen = format_value(alert.value, unit, code)
-    usual = (
-        format_about(alert.expected, code)
-        if unit == "count"
-        else format_value(alert.expected, unit, code)
-    )
+    seen, usual = _seen_and_usual(alert, unit, code)
     body = [
         heading(tr(code, "🟢 정상으로 돌아왔어요", "🟢 Back to normal")),
         text(message),
