@@ -642,6 +642,13 @@ def test_the_red_team_list_changes_nothing_and_gets_a_clear_answer_every_time(
 # --- In the bot ---------------------------------------------------------------------------
 
 
+def reads_by_channel(body: dict) -> str:
+    """The model reading BY_CHANNEL as last week's revenue by channel."""
+    return {"route": plan(("sql", BY_CHANNEL)), "query": draft(dimensions=["channel"])}[
+        purpose(body)
+    ]
+
+
 def test_in_teams_the_llm_answer_arrives_and_a_confirmation_is_kept(server, four_weeks, tmp_path):
     import asyncio
 
@@ -649,8 +656,7 @@ def test_in_teams_the_llm_answer_arrives_and_a_confirmation_is_kept(server, four
 
     from tests.doubles.botkit import activity, post, running_bot
 
-    server.responder = lambda body: {"route": plan(("sql", BY_CHANNEL)),
-                                     "query": draft(dimensions=["channel"])}[purpose(body)]  # fmt: skip
+    server.responder = reads_by_channel
     state_path = str(tmp_path / "state.sqlite3")
 
     async def scenario():
@@ -683,8 +689,7 @@ def test_in_teams_a_native_like_on_the_llm_answer_is_kept_as_the_confirmation_is
 
     from tests.doubles.botkit import activity, post, running_bot
 
-    server.responder = lambda body: {"route": plan(("sql", BY_CHANNEL)),
-                                     "query": draft(dimensions=["channel"])}[purpose(body)]  # fmt: skip
+    server.responder = reads_by_channel
     state_path = str(tmp_path / "state.sqlite3")
 
     async def scenario():
